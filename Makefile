@@ -1,0 +1,53 @@
+# msops — the two commands are `make run` and `make test` (see README.md).
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-$(shell cat pyproject.toml constraints.txt | cksum | cut -d' ' -f1)
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+# `make test` runs on PostgreSQL and Redis; override to point elsewhere.
+TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/msops
+TEST_REDIS_URL ?= redis://127.0.0.1:6379/0
+
+.PHONY: install run web worker beat migrate seed test lint fmt clean
+
+$(STAMP): pyproject.toml constraints.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -c constraints.txt -e ".[dev]"
+	rm -f $(VENV)/.installed-* && touch $@
+
+install: $(STAMP)
+
+migrate: install
+	$(PY) manage.py migrate --noinput
+
+seed: migrate
+	$(PY) manage.py seed_demo
+
+# Web + Celery worker + beat. Without DATABASE_URL/REDIS_URL: SQLite and a
+# filesystem broker under var/; with them: PostgreSQL and Redis.
+run: seed
+	@echo "msops on http://$(HOST):$(PORT)/ — worker and beat alongside (Ctrl-C stops all three)"
+	@export DEBUG=$${DEBUG:-1}; trap 'kill 0' INT TERM EXIT; \
+	$(PY) -m celery -A msops worker --loglevel=INFO --concurrency=2 & \
+	$(PY) -m celery -A msops beat --loglevel=INFO & \
+	$(PY) manage.py runserver $(HOST):$(PORT)
+
+test: install
+	DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} REDIS_URL=$${REDIS_URL:-$(TEST_REDIS_URL)} \
+	DEBUG=0 SECRET_KEY=test-only-secret-key-not-for-production \
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+lint: install
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+	$(PY) manage.py makemigrations --check --dry-run
+
+fmt: install
+	$(PY) -m ruff format .
+	$(PY) -m ruff check --fix .
+
+clean:
+	rm -rf var/ .pytest_cache .ruff_cache

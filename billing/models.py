@@ -1,0 +1,1 @@
+"""Models of the billing layer (see ../shared/DESIGN.md)."""

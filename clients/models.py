@@ -1,0 +1,1 @@
+"""Models of the clients layer (see ../shared/DESIGN.md)."""

@@ -1,0 +1,32 @@
+"""The Celery app. Tasks are enqueued on commit, acknowledged late and
+redelivered if a worker dies; the beat schedule lives here, in code."""
+
+import os
+
+from celery import Celery
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "msops.settings")
+
+app = Celery("msops", task_cls="celery.contrib.django.task:DjangoTask")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.conf.update(
+    timezone="UTC",
+    enable_utc=True,
+    task_acks_late=True,
+    task_reject_on_worker_lost=True,
+    worker_prefetch_multiplier=1,
+    task_ignore_result=True,
+    task_time_limit=30 * 60,
+    task_soft_time_limit=25 * 60,
+    broker_connection_retry_on_startup=True,
+    task_serializer="json",
+    accept_content=["json"],
+    beat_schedule={
+        "api-tokens-expire": {
+            "task": "msops.tenancy.tasks.api_tokens_expire_all",
+            "schedule": 15 * 60,
+        },
+    },
+)
+app.autodiscover_tasks()
+app.autodiscover_tasks(["msops.tenancy"])

@@ -1,0 +1,37 @@
+"""Base pieces every tenant API uses: the organization comes from the token
+(``request.organization``), never from the payload."""
+
+from rest_framework import serializers
+
+
+class TenantViewSetMixin:
+    """Declare ``queryset = Model.objects.none()`` for the schema and
+    implement ``get_tenant_queryset(organization)`` (usually a selector)."""
+
+    def get_queryset(self):
+        organization = getattr(self.request, "organization", None)
+        if organization is None:  # schema generation, or no token
+            return super().get_queryset()
+        return self.get_tenant_queryset(self.request.organization)
+
+    def get_tenant_queryset(self, organization):
+        model = self.queryset.model
+        return model.objects.filter(organization=organization)
+
+    def get_serializer_context(self):
+        context = super().get_serializer_context()
+        context["organization"] = getattr(self.request, "organization", None)
+        context["membership"] = getattr(self.request, "membership", None)
+        return context
+
+
+class TenantPrimaryKeyRelatedField(serializers.PrimaryKeyRelatedField):
+    """A related id limited to the request's organization: a foreign id is a
+    400 ("object does not exist"), never a silent cross-tenant link."""
+
+    def get_queryset(self):
+        organization = self.context.get("organization")
+        queryset = super().get_queryset()
+        if organization is None:
+            return queryset.none()
+        return queryset.filter(organization=organization)

@@ -1,0 +1,114 @@
+"""Tenancy core: organizations (tenants), memberships with roles, API tokens.
+
+Every tenant-owned model inherits :class:`TenantModel`: a direct
+``organization`` foreign key and a django-scopes manager, so a query made
+outside an organization's scope raises instead of returning every tenant's rows.
+"""
+
+import zoneinfo
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+from django_scopes import ScopedManager
+
+
+def validate_timezone(value: str) -> None:
+    if value not in zoneinfo.available_timezones():
+        raise ValidationError(f"“{value}” is not a known time zone.")
+
+
+class Organization(models.Model):
+    """A managed-services practice: the tenant."""
+
+    class WeekStart(models.IntegerChoices):
+        MONDAY = 0, "Monday"
+        SUNDAY = 6, "Sunday"
+        SATURDAY = 5, "Saturday"
+
+    name = models.CharField(max_length=200)
+    slug = models.SlugField(max_length=60, unique=True)
+    timezone = models.CharField(max_length=64, default="UTC", validators=[validate_timezone])
+    currency = models.CharField(max_length=3, default="USD")
+    week_start = models.PositiveSmallIntegerField(
+        choices=WeekStart.choices, default=WeekStart.MONDAY
+    )
+    # Default thresholds; contracts and rules may override them later.
+    contract_warning_percent = models.PositiveSmallIntegerField(default=80)
+    late_entry_days = models.PositiveSmallIntegerField(
+        default=3, help_text="Time entered more than this many days after the work is flagged."
+    )
+    recurring_ticket_count = models.PositiveSmallIntegerField(
+        default=3,
+        help_text="The Nth ticket of one request type for a client within 30 days is a billing moment.",
+    )
+    scope_check_stale_hours = models.PositiveSmallIntegerField(default=48)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def tzinfo(self) -> zoneinfo.ZoneInfo:
+        return zoneinfo.ZoneInfo(self.timezone)
+
+
+class TenantModel(models.Model):
+    """Base of every tenant-owned model."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="+")
+
+    objects = ScopedManager(organization="organization")
+
+    class Meta:
+        abstract = True
+
+
+class Role(models.TextChoices):
+    DEVELOPER = "developer", "Developer"
+    ACCOUNT_MANAGER = "account_manager", "Account manager"
+    FINANCE = "finance", "Finance"
+    ADMIN = "admin", "Admin"
+
+
+class Membership(TenantModel):
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships"
+    )
+    organization = models.ForeignKey(
+        Organization, on_delete=models.PROTECT, related_name="memberships"
+    )
+    role = models.CharField(max_length=20, choices=Role.choices, default=Role.DEVELOPER)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "user"], name="membership_unique_pair")
+        ]
+        ordering = ["organization", "user__username"]
+
+    def __str__(self) -> str:
+        return f"{self.user} in {self.organization} ({self.get_role_display()})"
+
+
+class ApiToken(TenantModel):
+    """A REST credential bound to one membership. Only a hash is stored."""
+
+    membership = models.ForeignKey(Membership, on_delete=models.CASCADE, related_name="tokens")
+    name = models.CharField(max_length=100)
+    prefix = models.CharField(max_length=12, unique=True)
+    token_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["organization", "membership"])]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"

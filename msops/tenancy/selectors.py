@@ -1,0 +1,49 @@
+"""Reads of the tenancy core. Memberships are looked up across organizations
+only here, to find which tenants a user may enter."""
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db.models import QuerySet
+from django_scopes import scopes_disabled
+
+from .models import ApiToken, Membership, Organization
+
+
+def membership_for(*, user: AbstractBaseUser, organization: Organization) -> Membership | None:
+    if not user.is_authenticated:
+        return None
+    with scopes_disabled():
+        return (
+            Membership.objects.select_related("organization", "user")
+            .filter(user=user, organization=organization)
+            .first()
+        )
+
+
+def membership_list_for_user(*, user: AbstractBaseUser) -> list[Membership]:
+    """Every organization the user belongs to, for the landing page and switcher."""
+    if not user.is_authenticated:
+        return []
+    with scopes_disabled():
+        return list(
+            Membership.objects.select_related("organization")
+            .filter(user=user)
+            .order_by("organization__name")
+        )
+
+
+def organization_by_slug(*, slug: str) -> Organization | None:
+    return Organization.objects.filter(slug=slug).first()
+
+
+def membership_list(*, organization: Organization) -> QuerySet[Membership]:
+    return (
+        Membership.objects.filter(organization=organization)
+        .select_related("user")
+        .order_by("user__username")
+    )
+
+
+def api_token_list(*, membership: Membership) -> QuerySet[ApiToken]:
+    return ApiToken.objects.filter(
+        organization=membership.organization_id, membership=membership
+    ).order_by("-created_at")

@@ -1,0 +1,75 @@
+"""Pages of the tenancy core: landing, organization home, API tokens."""
+
+import datetime
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_http_methods, require_POST
+
+from .forms import ApiTokenForm
+from .roles import require_role
+from .selectors import api_token_list, membership_list, membership_list_for_user
+from .services import api_token_create, api_token_revoke
+
+
+@login_required
+def home(request: HttpRequest) -> HttpResponse:
+    """Landing page: the organizations I belong to."""
+    memberships = membership_list_for_user(user=request.user)
+    if len(memberships) == 1:
+        return redirect("tenancy:organization_home", org=memberships[0].organization.slug)
+    return render(request, "tenancy/home.html", {"memberships": memberships})
+
+
+def organization_home(request: HttpRequest, org: str) -> HttpResponse:
+    membership = require_role(request)
+    return render(
+        request,
+        "tenancy/organization_home.html",
+        {"members": membership_list(organization=request.organization), "me": membership},
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def api_token_list_view(request: HttpRequest, org: str) -> HttpResponse:
+    membership = require_role(request)
+    issued = None
+    form = ApiTokenForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        expires_on = form.cleaned_data["expires_on"]
+        expires_at = (
+            datetime.datetime.combine(
+                expires_on, datetime.time.max, tzinfo=request.organization.tzinfo
+            )
+            if expires_on
+            else None
+        )
+        try:
+            issued = api_token_create(
+                membership=membership, name=form.cleaned_data["name"], expires_at=expires_at
+            )
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            form = ApiTokenForm()
+    context = {"form": form, "issued": issued, "tokens": api_token_list(membership=membership)}
+    template = "tenancy/api_token_list.html"
+    if request.htmx:
+        template += "#token-panel"
+    return render(request, template, context)
+
+
+@require_POST
+def api_token_revoke_view(request: HttpRequest, org: str, pk: int) -> HttpResponse:
+    membership = require_role(request)
+    token = get_object_or_404(api_token_list(membership=membership), pk=pk)
+    api_token_revoke(token=token)
+    messages.success(request, f"Token “{token.name}” revoked.")
+    if request.htmx:
+        context = {"form": ApiTokenForm(), "tokens": api_token_list(membership=membership)}
+        return render(request, "tenancy/api_token_list.html#token-panel", context)
+    return redirect("tenancy:api_token_list", org=org)
+

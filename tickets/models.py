@@ -1,0 +1,1 @@
+"""Models of the tickets layer (see ../shared/DESIGN.md)."""

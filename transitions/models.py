@@ -1,0 +1,1 @@
+"""Models of the transitions layer (see ../shared/DESIGN.md)."""
