@@ -37,7 +37,7 @@ run: seed
 
 test: install
 	DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} REDIS_URL=$${REDIS_URL:-$(TEST_REDIS_URL)} \
-	DEBUG=0 SECRET_KEY=test-only-secret-key-not-for-production \
+	DEBUG=0 SECURE_SSL_REDIRECT=0 SECRET_KEY=test-only-secret-key-not-for-production \
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 lint: install

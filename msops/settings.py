@@ -84,6 +84,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "msops.tenancy.context_processors.tenancy",
             ],
+            "builtins": ["template_partials.templatetags.partials"],
         },
     },
 ]
@@ -178,7 +179,9 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 
 # --- REST API ---------------------------------------------------------------
 REST_FRAMEWORK = {
-    "DEFAULT_AUTHENTICATION_CLASSES": ["msops.tenancy.api.authentication.MembershipTokenAuthentication"],
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "msops.tenancy.api.authentication.MembershipTokenAuthentication"
+    ],
     "DEFAULT_PERMISSION_CLASSES": ["msops.tenancy.api.permissions.HasOrganizationRole"],
     "DEFAULT_PAGINATION_CLASS": "msops.tenancy.api.pagination.Pagination",
     "PAGE_SIZE": 50,

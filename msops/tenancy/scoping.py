@@ -16,7 +16,7 @@ from .models import Organization
 @contextmanager
 def activate_organization(organization: Organization) -> Iterator[Organization]:
     if organization is None or organization.pk is None:
-        # Never scope(organization=None): in django-scopes that disables filtering.
+        # Passing None to django-scopes would disable filtering: fail instead.
         raise ValueError("activate_organization needs a saved organization")
     with scope(organization=organization):
         yield organization

@@ -13,7 +13,7 @@ from django_scopes import scopes_disabled
 
 from .models import ApiToken, Membership, Organization, Role
 
-TOKEN_PREFIX = "msops_"
+TOKEN_PREFIX = "msops_"  # noqa: S105 - a public marker, not a secret
 
 
 def _hash_token(raw: str) -> str:
@@ -29,7 +29,9 @@ def organization_create(*, name: str, slug: str, **fields) -> Organization:
 
 
 @transaction.atomic
-def membership_create(*, organization: Organization, user, role: str = Role.DEVELOPER) -> Membership:
+def membership_create(
+    *, organization: Organization, user, role: str = Role.DEVELOPER
+) -> Membership:
     if role not in Role.values:
         raise ValidationError({"role": f"“{role}” is not a role."})
     membership, created = Membership.objects.get_or_create(

@@ -30,7 +30,9 @@ class TenantTask(DjangoTask):
 def enqueue_for(task, organization: Organization, **kwargs) -> None:
     """Send ``task`` for ``organization`` once the current transaction commits."""
     organization_id = organization.pk
-    transaction.on_commit(lambda: task.apply_async(kwargs={"organization_id": organization_id, **kwargs}))
+    transaction.on_commit(
+        lambda: task.apply_async(kwargs={"organization_id": organization_id, **kwargs})
+    )
 
 
 @shared_task(base=TenantTask)

@@ -72,4 +72,3 @@ def api_token_revoke_view(request: HttpRequest, org: str, pk: int) -> HttpRespon
         context = {"form": ApiTokenForm(), "tokens": api_token_list(membership=membership)}
         return render(request, "tenancy/api_token_list.html#token-panel", context)
     return redirect("tenancy:api_token_list", org=org)
-

@@ -64,6 +64,6 @@ class Command(BaseCommand):
                     )
                     membership_create(organization=organization, user=user, role=role)
                     rows.append((organization.slug, username, role))
-        self.stdout.write("Demo logins (password for all: %s):" % DEMO_PASSWORD)
+        self.stdout.write(f"Demo logins (password for all: {DEMO_PASSWORD}):")
         for slug, username, role in rows:
             self.stdout.write(f"  {username:<15} {role:<16} /o/{slug}/")

@@ -1,0 +1,117 @@
+"""Fixture world: two organizations in every test, so cross-tenant cases are
+one line. ``org`` is ours, ``other_org`` is the stranger's."""
+
+import pytest
+from django_scopes import scopes_disabled
+from rest_framework.test import APIClient
+
+from msops.tenancy.models import Role
+from msops.tenancy.scoping import activate_organization
+from tests.factories import MembershipFactory, OrganizationFactory, token_for
+
+
+@pytest.fixture(autouse=True)
+def _plain_static_storage(settings):
+    """Tests don't run collectstatic; serve static files from the finders."""
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
+    settings.WHITENOISE_USE_FINDERS = True
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def _eager_celery():
+    """In-process tests run tasks eagerly; worker behaviour has its own tests."""
+    from msops.celery import app
+
+    app.conf.task_always_eager = True
+    yield
+    app.conf.task_always_eager = False
+
+
+@pytest.fixture
+def org(db):
+    return OrganizationFactory(name="Our Practice", slug="ours")
+
+
+@pytest.fixture
+def other_org(db):
+    return OrganizationFactory(name="Stranger Practice", slug="stranger")
+
+
+def _member(organization, role, username):
+    return MembershipFactory(
+        organization=organization, role=role, user__username=f"{username}-{organization.slug}"
+    )
+
+
+@pytest.fixture
+def developer(org):
+    return _member(org, Role.DEVELOPER, "dev")
+
+
+@pytest.fixture
+def account_manager(org):
+    return _member(org, Role.ACCOUNT_MANAGER, "am")
+
+
+@pytest.fixture
+def finance(org):
+    return _member(org, Role.FINANCE, "fin")
+
+
+@pytest.fixture
+def admin_member(org):
+    return _member(org, Role.ADMIN, "admin")
+
+
+@pytest.fixture
+def stranger(other_org):
+    """An admin of the other organization."""
+    return _member(other_org, Role.ADMIN, "stranger")
+
+
+@pytest.fixture
+def members(developer, account_manager, finance, admin_member):
+    return {
+        Role.DEVELOPER: developer,
+        Role.ACCOUNT_MANAGER: account_manager,
+        Role.FINANCE: finance,
+        Role.ADMIN: admin_member,
+    }
+
+
+@pytest.fixture
+def login(client):
+    """``login(membership)`` → a Django test client logged in as that member."""
+
+    def _login(membership):
+        client.force_login(membership.user)
+        return client
+
+    return _login
+
+
+@pytest.fixture
+def api():
+    """``api(membership)`` → a DRF client authenticated with a fresh token."""
+
+    def _api(membership):
+        api_client = APIClient()
+        api_client.credentials(HTTP_AUTHORIZATION=f"Bearer {token_for(membership)}")
+        return api_client
+
+    return _api
+
+
+@pytest.fixture
+def in_scope():
+    """``with in_scope(org):`` — run service calls as the org's request would."""
+    return activate_organization
+
+
+@pytest.fixture
+def no_scopes():
+    return scopes_disabled
