@@ -82,6 +82,13 @@ class Membership(TenantModel):
         Organization, on_delete=models.PROTECT, related_name="memberships"
     )
     role = models.CharField(max_length=20, choices=Role.choices, default=Role.DEVELOPER)
+    cost_rate = models.DecimalField(
+        max_digits=12,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        help_text="Internal cost per hour, snapshotted onto time entries.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
