@@ -9,6 +9,8 @@ from msops.tenancy import views as tenancy_views
 # organization from that prefix and runs the request inside its scope.
 tenant_patterns = [
     path("", include("msops.tenancy.urls")),
+    path("clients/", include("clients.urls")),
+    path("tickets/", include("tickets.urls")),
 ]
 
 urlpatterns = [

@@ -7,38 +7,19 @@ a ``ROUTES`` entry naming which world object fills each URL argument.
 """
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
 
 from django_scopes import scopes_disabled
 
 from msops.tenancy.models import Organization, Role
 from msops.tenancy.services import api_token_create
+from tests.clients import isolation as clients_isolation
 from tests.factories import MembershipFactory
+from tests.isolation_types import Route, collection, exempt, obj
+from tests.tickets import isolation as tickets_isolation
 
 # Text that appears in the second organization's rows: it must never appear
 # in any answer given to the first organization.
 CANARY = "CANARY-b7f3a9"
-
-
-@dataclass(frozen=True)
-class Route:
-    kind: str  # "object", "collection" or "exempt"
-    objects: dict[str, str] = field(default_factory=dict)  # URL kwarg → world key
-    reason: str = ""
-
-
-def obj(**objects: str) -> Route:
-    """A route that addresses one tenant object (e.g. ``pk="token"``)."""
-    return Route("object", objects)
-
-
-def collection() -> Route:
-    """A tenant route with no object in its URL: lists, create forms, home pages."""
-    return Route("collection")
-
-
-def exempt(reason: str) -> Route:
-    return Route("exempt", reason=reason)
 
 
 ROUTES: dict[str, Route] = {
@@ -55,6 +36,8 @@ ROUTES: dict[str, Route] = {
     "api:organization-detail": collection(),
     "api:membership-list": collection(),
     "api:membership-detail": obj(pk="membership"),
+    **clients_isolation.ROUTES,
+    **tickets_isolation.ROUTES,
 }
 
 # Whole namespaces exempt from the walk, with the reason.
@@ -63,7 +46,7 @@ EXEMPT_NAMESPACES = {
 }
 
 
-def _tenancy_world(organization: Organization, tag: str) -> dict:
+def _tenancy_world(organization: Organization, tag: str, world: dict) -> dict:
     member = MembershipFactory(
         organization=organization, role=Role.ADMIN, user__username=f"owner-{tag}"
     )
@@ -71,10 +54,12 @@ def _tenancy_world(organization: Organization, tag: str) -> dict:
     return {"membership": member, "token": token}
 
 
-# Each builder gets (organization, tag) and returns {world key: object}. The
-# tag is the canary for the second organization, so its rows carry it.
-WORLD_BUILDERS: list[Callable[[Organization, str], dict]] = [
+# Each builder gets (organization, tag, world so far) and returns {world key:
+# object}. The tag is the canary for the second organization, so its rows carry it.
+WORLD_BUILDERS: list[Callable[[Organization, str, dict], dict]] = [
     _tenancy_world,
+    clients_isolation.build,
+    tickets_isolation.build,
 ]
 
 
@@ -82,5 +67,5 @@ def build_world(organization: Organization, tag: str) -> dict:
     world: dict = {}
     with scopes_disabled():
         for builder in WORLD_BUILDERS:
-            world.update(builder(organization, tag))
+            world.update(builder(organization, tag, world))
     return world

@@ -19,7 +19,8 @@ from rest_framework.test import APIClient
 
 from msops.tenancy.models import Role, TenantModel
 from tests.factories import MembershipFactory, OrganizationFactory, token_for
-from tests.isolation import CANARY, EXEMPT_NAMESPACES, ROUTES, Route, build_world
+from tests.isolation import CANARY, EXEMPT_NAMESPACES, ROUTES, build_world
+from tests.isolation_types import Route
 
 METHODS = ["get", "post", "put", "patch", "delete"]
 ROOT = Path(__file__).resolve().parent.parent

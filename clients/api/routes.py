@@ -1,0 +1,5 @@
+"""Registers the clients API viewsets on the v1 router (msops/api_urls.py)."""
+
+
+def register(router) -> None:
+    pass
