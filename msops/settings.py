@@ -54,6 +54,7 @@ INSTALLED_APPS = [
     "tickets",
     "billing",
     "transitions",
+    "msops.demo",
 ]
 
 MIDDLEWARE = [
