@@ -1,1 +1,310 @@
-"""Models of the billing layer (see ../shared/DESIGN.md)."""
+"""billing/ — decisions and money.
+
+A BillingDecision is append-only: the ticket's classification is its latest
+decision. Scope checks route what a developer cannot decide alone; the
+decision log keeps the unusual calls; exception flags and the weekly review
+catch what people miss.
+"""
+
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+from clients.models import Client, Contract, ContractRevision, ScopeRule
+from msops.tenancy.models import Membership, TenantModel
+from tickets.models import BillingMoment, Classification, Ticket
+
+
+class BillingDecision(TenantModel):
+    """What the work on a ticket is, decided by a person with the rule in front
+    of them. Never updated or deleted: a new decision supersedes it."""
+
+    ticket = models.ForeignKey(Ticket, on_delete=models.PROTECT, related_name="decisions")
+    moment = models.ForeignKey(
+        BillingMoment, on_delete=models.PROTECT, null=True, blank=True, related_name="decisions"
+    )
+    classification = models.CharField(max_length=15, choices=Classification.choices)
+    suggested_classification = models.CharField(
+        max_length=15, choices=Classification.choices, help_text="What the rule suggested."
+    )
+    reason = models.TextField(blank=True)
+    decided_by = models.ForeignKey(Membership, on_delete=models.PROTECT, related_name="+")
+    decided_at = models.DateTimeField(default=timezone.now)
+    scope_rule = models.ForeignKey(
+        ScopeRule, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    contract_revision = models.ForeignKey(
+        ContractRevision, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    treatment = models.CharField(
+        max_length=20, blank=True, help_text="The rule's treatment when the decision was made."
+    )
+    rule_in_words = models.CharField(max_length=300, blank=True)
+    overrides_rule = models.BooleanField(default=False)
+    written_off = models.BooleanField(
+        default=False, help_text="Excluded work written off instead of billed at the T&M rate."
+    )
+    entries_rederived = models.PositiveIntegerField(
+        default=0, help_text="Unlocked time entries whose billing status this decision re-derived."
+    )
+
+    class Meta:
+        ordering = ["-decided_at", "-pk"]
+        indexes = [
+            models.Index(
+                fields=["organization", "ticket", "-decided_at"], name="decision_org_ticket"
+            ),
+            models.Index(fields=["organization", "classification"], name="decision_org_class"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.ticket}: {self.get_classification_display()}"
+
+
+class ScopeCheck(TenantModel):
+    """A request for an account manager's (and maybe the client's) approval
+    before extra time is spent."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Waiting for the account manager"
+        APPROVED = "approved", "Approved"
+        REJECTED = "rejected", "Rejected"
+        AWAITING_CLIENT = "awaiting_client", "Waiting for the client"
+        CLIENT_APPROVED = "client_approved", "Approved by the client"
+        CLIENT_DECLINED = "client_declined", "Declined by the client"
+
+    OPEN_STATUSES = (Status.PENDING, Status.AWAITING_CLIENT)
+    APPROVED_STATUSES = (Status.APPROVED, Status.CLIENT_APPROVED)
+
+    ticket = models.ForeignKey(Ticket, on_delete=models.PROTECT, related_name="scope_checks")
+    decision = models.ForeignKey(
+        BillingDecision,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="scope_checks",
+    )
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.PENDING)
+    requested_by = models.ForeignKey(Membership, on_delete=models.PROTECT, related_name="+")
+    account_manager = models.ForeignKey(
+        Membership, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    estimate_minutes = models.PositiveIntegerField()
+    reason = models.TextField(help_text="Why the work needs approval.")
+    client_explanation = models.TextField(
+        help_text="The change and its cost in plain words, as the client will read it."
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decided_by = models.ForeignKey(
+        Membership, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    decision_note = models.TextField(blank=True)
+    # Asking the client: a signed link that works once.
+    client_email = models.EmailField(blank=True)
+    client_link_nonce = models.CharField(max_length=32, blank=True)
+    client_link_expires_at = models.DateTimeField(null=True, blank=True)
+    client_asked_at = models.DateTimeField(null=True, blank=True)
+    client_answered_at = models.DateTimeField(null=True, blank=True)
+    client_answer_name = models.CharField(max_length=200, blank=True)
+    client_answer_ip = models.GenericIPAddressField(null=True, blank=True)
+    client_answer_channel = models.CharField(max_length=20, blank=True)
+    version = models.PositiveIntegerField(default=1)
+
+    class Meta:
+        ordering = ["created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "ticket"],
+                condition=Q(status__in=["pending", "awaiting_client"]),
+                name="scope_check_one_open_per_ticket",
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["organization", "status", "created_at"], name="scope_check_org_status"
+            ),
+            models.Index(
+                fields=["organization", "account_manager", "status"], name="scope_check_org_am"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Scope check on {self.ticket} ({self.get_status_display()})"
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in self.OPEN_STATUSES
+
+
+class DecisionLogEntry(TenantModel):
+    """A short record of an unusual scope call, written by the service that
+    made it. The transition layer reads it."""
+
+    class Kind(models.TextChoices):
+        RULE_OVERRIDDEN = "rule_overridden", "Rule overridden"
+        WRITE_OFF = "write_off", "Write-off"
+        CLIENT_EXCEPTION = "client_exception", "Client exception"
+        SCOPE_CHECK_REJECTED = "scope_check_rejected", "Scope check rejected"
+        CLIENT_DECLINED = "client_declined", "Client declined a change"
+
+    kind = models.CharField(max_length=25, choices=Kind.choices)
+    client = models.ForeignKey(Client, on_delete=models.PROTECT, related_name="+")
+    ticket = models.ForeignKey(Ticket, on_delete=models.PROTECT, related_name="+")
+    decision = models.ForeignKey(
+        BillingDecision, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    scope_check = models.ForeignKey(
+        ScopeCheck, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    actor = models.ForeignKey(
+        Membership, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    summary = models.CharField(max_length=300)
+    reason = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        verbose_name_plural = "decision log entries"
+        indexes = [
+            models.Index(
+                fields=["organization", "client", "-created_at"], name="decision_log_org_client"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()}: {self.summary}"
+
+
+class ExceptionFlag(TenantModel):
+    """A detected problem. One flag per kind × subject × period."""
+
+    class Kind(models.TextChoices):
+        OVER_EXPECTED = "over_expected", "Ticket over its expected time"
+        OVER_APPROVAL = "over_approval", "Over the approval threshold without approval"
+        CONTRACT_80 = "contract_80", "Contract hours at 80 %"
+        CONTRACT_100 = "contract_100", "Contract hours at 100 %"
+        SLA_RESPONSE_AT_RISK = "sla_response_risk", "First response at risk"
+        SLA_RESPONSE_BREACHED = "sla_response_breach", "First response breached"
+        SLA_RESOLUTION_AT_RISK = "sla_resolution_risk", "Resolution at risk"
+        SLA_RESOLUTION_BREACHED = "sla_resolution_breach", "Resolution breached"
+        NO_DECISION = "no_decision", "Time logged without a decision"
+        LATE_ENTRY = "late_entry", "Time entered long after the work"
+        CATCH_ALL = "catch_all", "Work under a catch-all request type"
+
+    class Status(models.TextChoices):
+        OPEN = "open", "Open"
+        RESOLVED = "resolved", "Resolved"
+
+    kind = models.CharField(max_length=25, choices=Kind.choices)
+    subject_key = models.CharField(max_length=60, help_text="e.g. ticket:12, contract:3, entry:40")
+    period_key = models.CharField(max_length=20, default="-", help_text="e.g. 2026-11, or - ")
+    ticket = models.ForeignKey(
+        Ticket, on_delete=models.PROTECT, null=True, blank=True, related_name="flags"
+    )
+    contract = models.ForeignKey(
+        Contract, on_delete=models.PROTECT, null=True, blank=True, related_name="flags"
+    )
+    client = models.ForeignKey(
+        Client, on_delete=models.PROTECT, null=True, blank=True, related_name="flags"
+    )
+    detail = models.CharField(max_length=300, blank=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
+    owner = models.ForeignKey(
+        Membership, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    resolved_by = models.ForeignKey(
+        Membership, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    resolution_note = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "kind", "subject_key", "period_key"],
+                name="exception_flag_once",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["organization", "status", "kind"], name="flag_org_status_kind"),
+            models.Index(fields=["organization", "client", "status"], name="flag_org_client"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} ({self.subject_key}, {self.period_key})"
+
+
+class ReviewQueue(TenantModel):
+    """The weekly ambiguity review of a practice, in its own week."""
+
+    week_start = models.DateField()
+    built_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-week_start"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "week_start"], name="review_queue_week"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Review for the week of {self.week_start}"
+
+
+class ReviewItem(TenantModel):
+    class Kind(models.TextChoices):
+        UNCLEAR_DECISION = "unclear_decision", "Unclear decision"
+        STALE_SCOPE_CHECK = "stale_scope_check", "Scope check pending too long"
+        OPEN_FLAG = "open_flag", "Open exception flag"
+        UNDECIDED_TIME = "undecided_time", "Time without a decision"
+        CATCH_ALL_USE = "catch_all_use", "Heavy use of catch-all request types"
+        MISSING_BILLING_NOTES = "missing_billing_notes", "Client without billing notes"
+
+    class Status(models.TextChoices):
+        OPEN = "open", "Open"
+        RESOLVED = "resolved", "Resolved"
+
+    queue = models.ForeignKey(ReviewQueue, on_delete=models.CASCADE, related_name="items")
+    kind = models.CharField(max_length=25, choices=Kind.choices)
+    subject_key = models.CharField(max_length=60)
+    ticket = models.ForeignKey(
+        Ticket, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    client = models.ForeignKey(
+        Client, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    flag = models.ForeignKey(
+        ExceptionFlag, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    scope_check = models.ForeignKey(
+        ScopeCheck, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    reason = models.CharField(max_length=300)
+    owner = models.ForeignKey(
+        Membership, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    resolved_by = models.ForeignKey(
+        Membership, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    note = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["queue", "kind", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "queue", "kind", "subject_key"], name="review_item_once"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["organization", "queue", "status"], name="review_item_org_queue")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()}: {self.reason}"

@@ -12,6 +12,7 @@ from django_scopes import scopes_disabled
 
 from msops.tenancy.models import Organization, Role
 from msops.tenancy.services import api_token_create
+from tests.billing import isolation as billing_isolation
 from tests.clients import isolation as clients_isolation
 from tests.factories import MembershipFactory
 from tests.isolation_types import Route, collection, exempt, obj
@@ -38,6 +39,7 @@ ROUTES: dict[str, Route] = {
     "api:membership-detail": obj(pk="membership"),
     **clients_isolation.ROUTES,
     **tickets_isolation.ROUTES,
+    **billing_isolation.ROUTES,
 }
 
 # Whole namespaces exempt from the walk, with the reason.
@@ -60,6 +62,7 @@ WORLD_BUILDERS: list[Callable[[Organization, str, dict], dict]] = [
     _tenancy_world,
     clients_isolation.build,
     tickets_isolation.build,
+    billing_isolation.build,
 ]
 
 

@@ -1,0 +1,78 @@
+"""Isolation-test data for billing (merged by tests/isolation.py)."""
+
+import datetime
+
+from billing.models import (
+    BillingDecision,
+    DecisionLogEntry,
+    ExceptionFlag,
+    ReviewItem,
+    ReviewQueue,
+    ScopeCheck,
+)
+from tests.factories import TicketFactory
+from tests.isolation_types import Route, collection, obj  # noqa: F401
+
+ROUTES: dict[str, Route] = {}
+
+
+def build(organization, tag: str, world: dict) -> dict:
+    ticket = world.get("ticket") or TicketFactory(organization=organization, title=f"{tag} ticket")
+    member = world["membership"]
+    decision = BillingDecision.objects.create(
+        organization=organization,
+        ticket=ticket,
+        classification="needs_approval",
+        suggested_classification="included",
+        reason=f"{tag} needs the client's yes",
+        decided_by=member,
+        overrides_rule=True,
+    )
+    check = ScopeCheck.objects.create(
+        organization=organization,
+        ticket=ticket,
+        decision=decision,
+        requested_by=member,
+        account_manager=member,
+        estimate_minutes=240,
+        reason=f"{tag} new feature",
+        client_explanation=f"{tag}: building the export costs about 4 hours.",
+    )
+    log = DecisionLogEntry.objects.create(
+        organization=organization,
+        kind=DecisionLogEntry.Kind.RULE_OVERRIDDEN,
+        client=ticket.client,
+        ticket=ticket,
+        decision=decision,
+        actor=member,
+        summary=f"{tag} overrode the rule",
+        reason=f"{tag} reason",
+    )
+    flag = ExceptionFlag.objects.create(
+        organization=organization,
+        kind=ExceptionFlag.Kind.OVER_EXPECTED,
+        subject_key=f"ticket:{ticket.pk}",
+        ticket=ticket,
+        client=ticket.client,
+        detail=f"{tag} over expected time",
+    )
+    queue = ReviewQueue.objects.create(
+        organization=organization, week_start=datetime.date(2026, 11, 16)
+    )
+    item = ReviewItem.objects.create(
+        organization=organization,
+        queue=queue,
+        kind=ReviewItem.Kind.OPEN_FLAG,
+        subject_key=f"flag:{flag.pk}",
+        flag=flag,
+        ticket=ticket,
+        reason=f"{tag} open flag",
+    )
+    return {
+        "decision": decision,
+        "scope_check": check,
+        "decision_log_entry": log,
+        "flag": flag,
+        "review_queue": queue,
+        "review_item": item,
+    }
