@@ -44,6 +44,10 @@ class BillingDecision(TenantModel):
     written_off = models.BooleanField(
         default=False, help_text="Excluded work written off instead of billed at the T&M rate."
     )
+    applies_from = models.DateField(
+        null=True, blank=True,
+        help_text="Work dates this decision covers from; empty: all the ticket's work.",
+    )
     entries_rederived = models.PositiveIntegerField(
         default=0, help_text="Unlocked time entries whose billing status this decision re-derived."
     )
