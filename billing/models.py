@@ -45,7 +45,8 @@ class BillingDecision(TenantModel):
         default=False, help_text="Excluded work written off instead of billed at the T&M rate."
     )
     applies_from = models.DateField(
-        null=True, blank=True,
+        null=True,
+        blank=True,
         help_text="Work dates this decision covers from; empty: all the ticket's work.",
     )
     entries_rederived = models.PositiveIntegerField(
