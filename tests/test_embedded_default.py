@@ -1,0 +1,216 @@
+"""`make run` on a machine with nothing but Python: no DATABASE_URL, no
+REDIS_URL. msops must migrate, seed, serve pages and run Celery tasks on the
+embedded defaults (an SQLite file and kombu's filesystem broker under
+MSOPS_VAR_DIR).
+
+Only subprocesses are started here; the test database is never touched.
+"""
+
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import requests
+
+from tests.test_deployment import clean_environment
+
+pytestmark = pytest.mark.slow
+
+ROOT = Path(__file__).resolve().parent.parent
+MANAGE = str(ROOT / "manage.py")
+DEMO_PASSWORD = "msops-demo"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_for(predicate, *, timeout: float, what: str, log: Path, interval: float = 0.25):
+    """Poll ``predicate`` until it returns something truthy; fail after ``timeout``."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        result = predicate()
+        if result:
+            return result
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}:\n{log.read_text()}")
+
+
+def stop(process: subprocess.Popen) -> None:
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def embedded(tmp_path_factory) -> Iterator[dict]:
+    """A fresh var/ directory, migrated and seeded, with an environment as on
+    a machine where nothing is configured (DEBUG=1 as `make run` sets it)."""
+    var_dir = tmp_path_factory.mktemp("msops-var")
+    env = clean_environment()
+    env.update(
+        {
+            "DEBUG": "1",
+            "MSOPS_VAR_DIR": str(var_dir),
+            "DJANGO_SETTINGS_MODULE": "msops.settings",
+            # Subprocesses run in var_dir (kombu's filesystem transport keeps a
+            # control/ folder in the working directory): import msops from ROOT.
+            "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")])),
+            "PYTHONUNBUFFERED": "1",
+        }
+    )
+    for command, timeout in ((["migrate", "--noinput"], 300), (["seed_demo"], 120)):
+        result = subprocess.run(
+            [sys.executable, MANAGE, *command],
+            cwd=var_dir,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
+        assert result.returncode == 0, f"manage.py {command[0]}:\n{result.stdout}\n{result.stderr}"
+    assert (var_dir / "msops.sqlite3").is_file()
+    yield {"env": env, "var_dir": var_dir}
+
+
+def test_a_seeded_user_logs_in_and_sees_their_organization(embedded):
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    log_path = embedded["var_dir"] / "runserver.log"
+    with log_path.open("w") as log:
+        server = subprocess.Popen(
+            [sys.executable, MANAGE, "runserver", f"127.0.0.1:{port}", "--noreload"],
+            cwd=embedded["var_dir"],
+            env=embedded["env"],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+
+        def login_page():
+            assert server.poll() is None, f"runserver exited:\n{log_path.read_text()}"
+            try:
+                response = requests.get(f"{base}/accounts/login/", timeout=5)
+            except requests.ConnectionError:
+                return None
+            return response if response.status_code == 200 else None
+
+        wait_for(login_page, timeout=60, what="runserver to answer", log=log_path)
+
+        session = requests.Session()
+        page = session.get(f"{base}/accounts/login/", timeout=10)
+        assert page.status_code == 200
+        csrftoken = session.cookies["csrftoken"]
+        response = session.post(
+            f"{base}/accounts/login/",
+            data={"username": "dev", "password": DEMO_PASSWORD, "csrfmiddlewaretoken": csrftoken},
+            headers={"Referer": f"{base}/accounts/login/"},
+            timeout=10,
+        )
+        assert response.status_code == 200, response.text
+        # dev belongs to one practice, so the landing page goes straight to it.
+        assert response.url == f"{base}/o/northwind/"
+        assert "Northwind IT Services" in response.text
+        assert "Contoso Digital" not in response.text
+
+        # Static files are served without collectstatic in the embedded mode.
+        htmx = re.search(r'src="(/static/vendor/htmx[^"]*\.js)"', response.text)
+        assert htmx, response.text
+        asset = session.get(f"{base}{htmx[1]}", timeout=10)
+        assert asset.status_code == 200
+        assert "htmx" in asset.text[:2000]
+    finally:
+        stop(server)
+
+
+def test_a_real_worker_runs_a_task_sent_with_delay_on_the_filesystem_broker(embedded):
+    log_path = embedded["var_dir"] / "worker.log"
+    with log_path.open("w") as log:
+        worker = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "msops",
+                "worker",
+                "--loglevel=INFO",
+                "--concurrency=1",
+                "--without-gossip",
+                "--without-mingle",
+                f"--hostname=embedded-test-{os.getpid()}@%h",
+            ],
+            cwd=embedded["var_dir"],
+            env=embedded["env"],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+
+        def worker_log_text() -> str:
+            assert worker.poll() is None, f"worker exited:\n{log_path.read_text()}"
+            return log_path.read_text()
+
+        def worker_log(pattern: str):
+            return re.search(pattern, worker_log_text())
+
+        wait_for(
+            lambda: worker_log(r"\bready\."),
+            timeout=60,
+            what="the worker to be ready",
+            log=log_path,
+        )
+        assert "filesystem" in log_path.read_text()
+
+        send = subprocess.run(
+            [
+                sys.executable,
+                MANAGE,
+                "shell",
+                "-c",
+                "from msops.tenancy.tasks import api_tokens_expire_all as task;"
+                "print('TASK-ID', task.delay().id)",
+            ],
+            cwd=embedded["var_dir"],
+            env=embedded["env"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert send.returncode == 0, send.stderr
+        task_id = re.search(r"TASK-ID (\S+)", send.stdout)[1]
+
+        # Two demo practices: the sweep fans out one expiry task per organization.
+        done = wait_for(
+            lambda: worker_log(
+                rf"Task msops\.tenancy\.tasks\.api_tokens_expire_all\[{task_id}\] "
+                r"succeeded in [\d.]+s: (\d+)"
+            ),
+            timeout=60,
+            what=f"task {task_id} to succeed",
+            log=log_path,
+        )
+        assert done[1] == "2"
+
+        def fanned_out():
+            finished = re.findall(
+                r"Task msops\.tenancy\.tasks\.api_tokens_expire_task\[\S+\] succeeded",
+                worker_log_text(),
+            )
+            return len(finished) == 2
+
+        wait_for(fanned_out, timeout=60, what="both per-organization tasks", log=log_path)
+    finally:
+        stop(worker)
