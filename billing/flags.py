@@ -1,0 +1,413 @@
+"""Exception flags: set-based detection of what people miss.
+
+Each rule is one ``INSERT … SELECT … ON CONFLICT DO NOTHING`` over a keyset
+batch of tickets (or time entries) of one organization, in a short
+transaction of its own. The unique constraint (organization, kind, subject,
+period) makes every run idempotent: running the sweep twice, or two sweeps at
+once, gives the same flags. The per-ticket check is the same SQL restricted to
+one ticket.
+"""
+
+import datetime
+from dataclasses import dataclass
+
+from django.db import connection, transaction
+from django.utils import timezone
+
+from clients.models import Client, Contract, ContractRevision, RequestType, ScopeRule
+from msops.tenancy.models import Organization
+from tickets.models import BillingMoment, Ticket, TimeEntry
+
+from .models import ExceptionFlag, ScopeCheck
+
+BATCH = 20_000
+ORG = object()  # where the organization id (and then the batch bounds) go in params
+SLA_RISK_SHARE = 0.75  # a target is at risk once this share of its time has elapsed
+
+
+def _t(model) -> str:
+    return connection.ops.quote_name(model._meta.db_table)
+
+
+T = {
+    "flag": lambda: _t(ExceptionFlag),
+    "ticket": lambda: _t(Ticket),
+    "entry": lambda: _t(TimeEntry),
+    "moment": lambda: _t(BillingMoment),
+    "client": lambda: _t(Client),
+    "contract": lambda: _t(Contract),
+    "revision": lambda: _t(ContractRevision),
+    "rtype": lambda: _t(RequestType),
+    "rule": lambda: _t(ScopeRule),
+    "check": lambda: _t(ScopeCheck),
+    "org": lambda: _t(Organization),
+}
+
+
+def _tables() -> dict[str, str]:
+    return {key: fn() for key, fn in T.items()}
+
+
+def _pg() -> bool:
+    return connection.vendor == "postgresql"
+
+
+def _concat(*parts: str) -> str:
+    """SQL string concatenation of expressions (casts numbers to text)."""
+    cast = "CAST({} AS TEXT)"
+    return " || ".join(cast.format(p) if not p.startswith("'") else p for p in parts)
+
+
+FLAG_COLUMNS = (
+    "organization_id, kind, subject_key, period_key, ticket_id, contract_id, client_id, "
+    "detail, status, owner_id, created_at, resolution_note"
+)
+
+
+@dataclass(frozen=True)
+class SweepResult:
+    created: int
+    batches: int
+
+
+# --- ticket rules -------------------------------------------------------------
+def _ticket_facts(moments: bool = False) -> str:
+    """One row per ticket of the batch with what every ticket rule looks at.
+    (Existence checks are per-row subplans, not joins: row estimates for a
+    keyset batch are poor, and a misestimated anti-join scans every row.)"""
+    tb = _tables()
+    moment_columns = (
+        "".join(
+            f", EXISTS (SELECT 1 FROM {tb['moment']} m WHERE m.ticket_id = t.id"
+            f" AND m.kind = '{kind}') AS had_{kind}"
+            for kind in (
+                BillingMoment.Kind.EXPECTED_TIME_PASSED,
+                BillingMoment.Kind.APPROVAL_THRESHOLD_PASSED,
+            )
+        )
+        if moments
+        else ""
+    )
+    return (
+        "SELECT t.id, t.organization_id, t.contract_id, t.client_id,"
+        " c.account_manager_id AS owner_id, t.logged_minutes AS logged,"
+        " COALESCE(r.expected_minutes, rt.expected_minutes) AS expected,"
+        " r.approval_threshold_minutes AS threshold, rt.is_catch_all AS catch_all,"
+        " rt.name AS type_name, t.classification, t.status, t.opened_at,"
+        " t.first_response_due, t.first_responded_at, t.resolution_due, t.resolved_at,"
+        f" EXISTS (SELECT 1 FROM {tb['check']} sc WHERE sc.ticket_id = t.id"
+        "  AND sc.status IN ('approved', 'client_approved')) AS approved"
+        f"{moment_columns}"
+        f" FROM {tb['ticket']} t"
+        f" JOIN {tb['rtype']} rt ON rt.id = t.request_type_id"
+        f" JOIN {tb['client']} c ON c.id = t.client_id"
+        f" LEFT JOIN {tb['rule']} r ON r.contract_id = t.contract_id"
+        " AND r.request_type_id = t.request_type_id"
+        " WHERE t.organization_id = %s {where}"
+    )
+
+
+def _ticket_rules(now: datetime.datetime) -> tuple[str, list]:
+    """Every ticket rule in one statement: the batch's ticket facts once, one
+    SELECT per kind, one INSERT … ON CONFLICT DO NOTHING. ``{where}`` takes
+    the batch restriction on ``t``; the organization id comes first."""
+    tb = _tables()
+    if _pg():
+        at_risk = "x.opened_at + (x.{due} - x.opened_at) * %s < %s"
+    else:
+        at_risk = "julianday(x.opened_at) + (julianday(x.{due}) - julianday(x.opened_at)) * %s < julianday(%s)"
+    key = _concat("'ticket:'", "x.id")
+    is_open = "x.status IN ('new', 'in_progress', 'waiting')"
+    kinds: list[tuple[str, str, str, list]] = [
+        (
+            ExceptionFlag.Kind.OVER_EXPECTED,
+            _concat("'Logged '", "x.logged", "' min; expected about '", "x.expected", "' min'"),
+            "x.logged > x.expected",
+            [],
+        ),
+        (
+            ExceptionFlag.Kind.OVER_APPROVAL,
+            _concat(
+                "'Logged '", "x.logged", "' min; approval needed past '", "x.threshold",
+                "' min and none given'",
+            ),
+            "x.threshold IS NOT NULL AND x.logged > x.threshold AND NOT x.approved",
+            [],
+        ),
+        (
+            ExceptionFlag.Kind.NO_DECISION,
+            _concat("x.logged", "' min logged and no billing decision'"),
+            "x.logged > 0 AND x.classification = ''",
+            [],
+        ),
+        (
+            ExceptionFlag.Kind.CATCH_ALL,
+            _concat("'Work logged under the catch-all type '", "x.type_name"),
+            "x.catch_all AND x.logged > 0",
+            [],
+        ),
+    ]  # fmt: skip
+    for breached, risk, due, done, label in (
+        (ExceptionFlag.Kind.SLA_RESPONSE_BREACHED, ExceptionFlag.Kind.SLA_RESPONSE_AT_RISK,
+         "first_response_due", "first_responded_at", "First response due "),
+        (ExceptionFlag.Kind.SLA_RESOLUTION_BREACHED, ExceptionFlag.Kind.SLA_RESOLUTION_AT_RISK,
+         "resolution_due", "resolved_at", "Resolution due "),
+    ):  # fmt: skip
+        pending = f"{is_open} AND x.{done} IS NULL AND x.{due} IS NOT NULL"
+        detail = _concat(f"'{label}'", f"x.{due}")
+        kinds.append((breached, detail, f"{pending} AND x.{due} < %s", [now]))
+        kinds.append(
+            (
+                risk,
+                detail,
+                f"{pending} AND x.{due} >= %s AND {at_risk.format(due=due)}",
+                [now, SLA_RISK_SHARE, now],
+            )
+        )
+    selects, params = [], [ORG]
+    for kind, detail, condition, condition_params in kinds:
+        selects.append(
+            f"SELECT x.organization_id, '{kind}', {key}, '-', x.id, x.contract_id, x.client_id,"
+            f" {detail}, 'open', x.owner_id, %s, '' FROM x WHERE {condition}"
+        )
+        params += [now, *condition_params]
+    sql = (
+        f"WITH x AS ({_ticket_facts()})"
+        f" INSERT INTO {tb['flag']} ({FLAG_COLUMNS}) "
+        + " UNION ALL ".join(selects)
+        + " ON CONFLICT (organization_id, kind, subject_key, period_key) DO NOTHING"
+    )
+    return sql, params
+
+
+def _moment_rules(now: datetime.datetime) -> tuple[str, list]:
+    """Thresholds are billing moments too: open them where the flag holds and
+    no moment of that kind was ever raised on the ticket."""
+    tb = _tables()
+    selects, params = [], [ORG]
+    for kind, condition, detail in (
+        (BillingMoment.Kind.EXPECTED_TIME_PASSED, "x.logged > x.expected",
+         "Logged time passed the expected time."),
+        (BillingMoment.Kind.APPROVAL_THRESHOLD_PASSED,
+         "x.threshold IS NOT NULL AND x.logged > x.threshold AND NOT x.approved",
+         "Logged time passed the approval threshold."),
+    ):  # fmt: skip
+        selects.append(
+            f"SELECT x.organization_id, x.id, '{kind}', 'open', '{detail}', %s FROM x"
+            f" WHERE {condition} AND NOT x.had_{kind}"
+        )
+        params.append(now)
+    sql = (
+        f"WITH x AS ({_ticket_facts(moments=True)})"
+        f" INSERT INTO {tb['moment']} (organization_id, ticket_id, kind, status, detail, created_at) "
+        + " UNION ALL ".join(selects)
+        + " ON CONFLICT DO NOTHING"
+    )
+    return sql, params
+
+
+def _late_entry_sql(now: datetime.datetime) -> tuple[str, list]:
+    tb = _tables()
+    if _pg():
+        late = "(CAST(e.entered_at AS DATE) - e.work_date) > o.late_entry_days"
+    else:
+        late = "(julianday(date(e.entered_at)) - julianday(e.work_date)) > o.late_entry_days"
+    entry_key = _concat("'entry:'", "e.id")
+    detail = _concat("'Work of '", "e.work_date", "' entered on '", "CAST(e.entered_at AS DATE)")
+    sql = (
+        f"INSERT INTO {tb['flag']} ({FLAG_COLUMNS})"
+        f" SELECT e.organization_id, 'late_entry', {entry_key}, '-', e.ticket_id,"
+        f" t.contract_id, t.client_id, {detail},"
+        " 'open', c.account_manager_id, %s, ''"
+        f" FROM {tb['entry']} e JOIN {tb['org']} o ON o.id = e.organization_id"
+        f" JOIN {tb['ticket']} t ON t.id = e.ticket_id JOIN {tb['client']} c ON c.id = t.client_id"
+        f" WHERE e.organization_id = %s {{where}} AND {late}"
+        " ON CONFLICT (organization_id, kind, subject_key, period_key) DO NOTHING"
+    )
+    return sql, [now, ORG]
+
+
+# --- contract usage -------------------------------------------------------------
+def _period_bounds(today: datetime.date) -> dict[str, tuple[datetime.date, datetime.date, str]]:
+    month_start = today.replace(day=1)
+    next_month = (month_start + datetime.timedelta(days=32)).replace(day=1)
+    q = (today.month - 1) // 3
+    quarter_start = datetime.date(today.year, q * 3 + 1, 1)
+    quarter_end = (
+        datetime.date(today.year + 1, 1, 1) if q == 3 else datetime.date(today.year, q * 3 + 4, 1)
+    )
+    return {
+        "monthly": (month_start, next_month, f"{today:%Y-%m}"),
+        "quarterly": (quarter_start, quarter_end, f"{today.year}-Q{q + 1}"),
+        "annual": (
+            datetime.date(today.year, 1, 1),
+            datetime.date(today.year + 1, 1, 1),
+            f"{today.year}",
+        ),
+    }
+
+
+def _contract_sql(
+    organization: Organization, now: datetime.datetime, contract_id: int | None
+) -> tuple[str, list]:
+    """Contract hours at the warning share and at 100 %, in one statement.
+    Retainer: included minutes of the current period (by the contract's
+    period, in the organization's timezone); block: prepaid minutes over the
+    contract's life. Counts time classified as included."""
+    tb = _tables()
+    today = timezone.localtime(now, organization.tzinfo).date()
+    bounds = _period_bounds(today)
+    window_sum = []
+    params: list = []
+    period_key = ["CASE"]
+    for period, (start, end, key) in bounds.items():
+        window_sum.append(
+            f"SUM(CASE WHEN k.kind = 'retainer' AND k.period = '{period}'"
+            " AND e.work_date >= %s AND e.work_date < %s THEN e.minutes ELSE 0 END)"
+        )
+        params += [start, end]
+        period_key.append(f"WHEN k.kind = 'retainer' AND k.period = '{period}' THEN '{key}'")
+    period_key.append("ELSE '-' END")
+    only = " AND k.id = %s" if contract_id else ""
+    used = (
+        "SELECT t.contract_id,"
+        f" {' + '.join(window_sum)} + SUM(CASE WHEN k.kind = 'block' THEN e.minutes ELSE 0 END) AS used"
+        f" FROM {tb['entry']} e JOIN {tb['ticket']} t ON t.id = e.ticket_id"
+        f" JOIN {tb['contract']} k ON k.id = t.contract_id"
+        " WHERE e.organization_id = %s AND t.organization_id = %s AND k.organization_id = %s"
+        " AND e.billing_status = 'included'"
+        f" AND k.kind IN ('retainer', 'block'){only}"
+        " GROUP BY t.contract_id"
+    )
+    params += [organization.pk] * 3 + ([contract_id] if contract_id else [])
+    included = (
+        f"(SELECT rv.included_minutes FROM {tb['revision']} rv WHERE rv.contract_id = k.id"
+        " AND rv.effective_from <= %s ORDER BY rv.effective_from DESC LIMIT 1)"
+    )
+    key = _concat("'contract:'", "k.id")
+    detail = _concat(
+        "'Included hours at '", "v.pct", "' %%: '", "u.used", "' of '", "u.included", "' min used'"
+    )
+    sql = (
+        f"WITH u AS (SELECT k.id, k.organization_id, k.client_id, {' '.join(period_key)} AS period_key,"
+        f" {included} AS included, COALESCE(s.used, 0) AS used"
+        f" FROM {tb['contract']} k JOIN ({used}) s ON s.contract_id = k.id"
+        " WHERE k.organization_id = %s AND k.starts_on <= %s"
+        " AND (k.ends_on IS NULL OR k.ends_on >= %s))"
+        f" INSERT INTO {tb['flag']} ({FLAG_COLUMNS})"
+        f" SELECT u.organization_id, v.kind, {key}, u.period_key, NULL, u.id, u.client_id, {detail},"
+        " 'open', c.account_manager_id, %s, ''"
+        f" FROM u JOIN {tb['contract']} k ON k.id = u.id JOIN {tb['client']} c ON c.id = u.client_id"
+        " CROSS JOIN (SELECT %s AS kind, %s AS pct UNION ALL SELECT %s, %s) v"
+        " WHERE u.included > 0 AND u.used * 100 >= u.included * v.pct"
+        " ON CONFLICT (organization_id, kind, subject_key, period_key) DO NOTHING"
+    )
+    # params order: the period_key CASE has none; included subquery: today;
+    # used subquery (windows, organization, contract); contract filter.
+    ordered = [today, *params, organization.pk, today, today, now]
+    ordered += [
+        ExceptionFlag.Kind.CONTRACT_80, organization.contract_warning_percent,
+        ExceptionFlag.Kind.CONTRACT_100, 100,
+    ]  # fmt: skip
+    return sql, ordered
+
+
+# --- running them ----------------------------------------------------------------
+def _adapt(value):
+    ops = connection.ops
+    if isinstance(value, datetime.datetime):
+        return ops.adapt_datetimefield_value(value)
+    if isinstance(value, datetime.date):
+        return ops.adapt_datefield_value(value)
+    return value
+
+
+def _execute(sql: str, params: list) -> int:
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [_adapt(p) for p in params])
+        return max(cursor.rowcount, 0)
+
+
+def _bind(sql: str, params: list, organization_id: int, where: str, where_params: list):
+    bound = []
+    for p in params:
+        if p is ORG:
+            bound += [organization_id, *where_params]
+        else:
+            bound.append(p)
+    return sql.replace("{where}", where), bound
+
+
+def _ticket_batch(organization: Organization, now, where: str, where_params: list) -> int:
+    created = _execute(*_bind(*_ticket_rules(now), organization.pk, where, where_params))
+    _execute(*_bind(*_moment_rules(now), organization.pk, where, where_params))
+    return created
+
+
+def flags_check_ticket(*, organization: Organization, ticket_id: int) -> int:
+    """Check one ticket at once (after its time or state changed). Returns
+    the number of new flags."""
+    now = timezone.now()
+    ticket = (
+        Ticket.objects.filter(organization=organization, pk=ticket_id).only("contract_id").first()
+    )
+    if ticket is None:
+        return 0
+    with transaction.atomic():
+        created = _ticket_batch(organization, now, "AND t.id = %s", [ticket_id])
+        sql, params = _late_entry_sql(now)
+        created += _execute(
+            *_bind(sql, params, organization.pk, "AND e.ticket_id = %s", [ticket_id])
+        )
+        if ticket.contract_id:
+            created += _execute(*_contract_sql(organization, now, ticket.contract_id))
+    return created
+
+
+def _keyset_bounds(model, organization: Organization, batch: int):
+    """Consecutive (low, high] id ranges covering the organization's rows,
+    about ``batch`` rows each (ids of one tenant are mostly dense)."""
+    table = _t(model)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT MIN(id), MAX(id), COUNT(*) FROM {table} WHERE organization_id = %s",
+            [organization.pk],
+        )
+        first, last, count = cursor.fetchone()
+    if not count:
+        return
+    parts = max(1, -(-count // batch))
+    step = max(1, -(-(last - first + 1) // parts))
+    low = first - 1
+    while low < last:
+        high = min(low + step, last)
+        yield low, high
+        low = high
+
+
+def flags_sweep(*, organization: Organization, batch: int = BATCH) -> SweepResult:
+    """Every rule over every ticket and entry of the organization, in keyset
+    batches, one short transaction per batch. Idempotent."""
+    now = timezone.now()
+    created = batches = 0
+    for low, high in _keyset_bounds(Ticket, organization, batch):
+        with transaction.atomic():
+            created += _ticket_batch(organization, now, "AND t.id > %s AND t.id <= %s", [low, high])
+        batches += 1
+    late_sql, late_params = _late_entry_sql(now)
+    for low, high in _keyset_bounds(TimeEntry, organization, batch * 5):
+        with transaction.atomic():
+            created += _execute(
+                *_bind(
+                    late_sql,
+                    late_params,
+                    organization.pk,
+                    "AND e.id > %s AND e.id <= %s",
+                    [low, high],
+                )
+            )
+        batches += 1
+    with transaction.atomic():
+        created += _execute(*_contract_sql(organization, now, None))
+    batches += 1
+    return SweepResult(created=created, batches=batches)
