@@ -313,3 +313,29 @@ class ReviewItem(TenantModel):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()}: {self.reason}"
+
+
+class DigestSent(TenantModel):
+    """One digest per recipient, kind and period: a job that re-runs never
+    sends it twice."""
+
+    class Kind(models.TextChoices):
+        ACCOUNT_MANAGER = "account_manager", "Account manager digest"
+        FINANCE = "finance", "Finance digest"
+
+    membership = models.ForeignKey(Membership, on_delete=models.CASCADE, related_name="+")
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    period_key = models.CharField(max_length=20)
+    sent_at = models.DateTimeField(default=timezone.now)
+    summary = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["-sent_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "membership", "kind", "period_key"], name="digest_once"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.period_key} to {self.membership}"

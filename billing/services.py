@@ -26,6 +26,7 @@ from django.utils import timezone
 
 from clients.models import Client, RequestType
 from msops.tenancy.models import Membership, Organization, Role
+from msops.tenancy.tasks import enqueue_for
 from tickets.models import BillingMoment, Classification, Ticket, TimeEntry
 from tickets.selectors import ticket_rule
 from tickets.services import (
@@ -38,6 +39,7 @@ from tickets.services import (
 
 from .models import BillingDecision, DecisionLogEntry, ScopeCheck
 from .notifications import notify
+from .tasks import flags_check_ticket_task
 
 DECIDERS = frozenset({Role.DEVELOPER, Role.ACCOUNT_MANAGER, Role.ADMIN})
 APPROVERS = frozenset({Role.ACCOUNT_MANAGER, Role.ADMIN})
@@ -58,6 +60,7 @@ __all__ = [
     "LoggedTime",
     "TicketConflict",
     "decision_record",
+    "flags_check_soon",
     "link_organization_id",
     "moment_raise",
     "scope_check_approve",
@@ -265,7 +268,13 @@ def decision_record(
 
     if classification == Classification.NEEDS_APPROVAL:
         _scope_check_open(ticket=current, decision=decision, actor=actor, request=scope_check)
+    flags_check_soon(ticket=current)
     return decision
+
+
+def flags_check_soon(*, ticket: Ticket) -> None:
+    """Check the ticket for exception flags once this transaction commits."""
+    enqueue_for(flags_check_ticket_task, ticket.organization, ticket_id=ticket.pk)
 
 
 def _scope_check_open(
@@ -344,6 +353,7 @@ def time_entry_log(
         entry.billing_status = status
         entry.save(update_fields=["billing_status"])
     _threshold_moments(ticket=current, raised_by=person)
+    flags_check_soon(ticket=current)
     return logged
 
 

@@ -21,11 +21,17 @@ app.conf.update(
     broker_connection_retry_on_startup=True,
     task_serializer="json",
     accept_content=["json"],
+    broker_connection_timeout=2,
     beat_schedule={
         "api-tokens-expire": {
             "task": "msops.tenancy.tasks.api_tokens_expire_all",
             "schedule": 15 * 60,
         },
+        # The safety net behind the on-commit ticket checks.
+        "flags-sweep": {"task": "billing.tasks.flags_sweep_all", "schedule": 10 * 60},
+        # Hourly, so each organization's queue is built within the hour its week starts.
+        "review-queues": {"task": "billing.tasks.review_queues_build_due", "schedule": 60 * 60},
+        "digests": {"task": "billing.tasks.digests_send_all", "schedule": 60 * 60},
     },
 )
 app.autodiscover_tasks()

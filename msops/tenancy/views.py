@@ -25,11 +25,17 @@ def home(request: HttpRequest) -> HttpResponse:
 
 
 def organization_home(request: HttpRequest, org: str) -> HttpResponse:
+    from tickets.selectors import home_counts  # the face may read any app's selectors
+
     membership = require_role(request)
     return render(
         request,
         "tenancy/organization_home.html",
-        {"members": membership_list(organization=request.organization), "me": membership},
+        {
+            "members": membership_list(organization=request.organization),
+            "me": membership,
+            "counts": home_counts(membership=membership),
+        },
     )
 
 

@@ -5,6 +5,7 @@ import datetime
 from billing.models import (
     BillingDecision,
     DecisionLogEntry,
+    DigestSent,
     ExceptionFlag,
     ReviewItem,
     ReviewQueue,
@@ -68,7 +69,15 @@ def build(organization, tag: str, world: dict) -> dict:
         ticket=ticket,
         reason=f"{tag} open flag",
     )
+    digest = DigestSent.objects.create(
+        organization=organization,
+        membership=member,
+        kind=DigestSent.Kind.ACCOUNT_MANAGER,
+        period_key="2026-11-16",
+        summary=f"{tag} digest",
+    )
     return {
+        "digest": digest,
         "decision": decision,
         "scope_check": check,
         "decision_log_entry": log,
