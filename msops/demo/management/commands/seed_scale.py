@@ -208,13 +208,18 @@ class Command(BaseCommand):
             Priority.URGENT,
             Priority.LOW,
         ]
-        classifications = ["", "included", "included", "billable", "needs_approval", "unclear"]
+        # Old work is mostly done and decided; the last ten days are live.
+        settled = ["included"] * 12 + ["billable"] * 6 + ["unclear", ""]
+        live = ["", "", "included", "included", "billable", "needs_approval", "unclear"]
+        done = [Ticket.Status.RESOLVED, Ticket.Status.CLOSED]
         columns = [
             "organization_id", "number", "title", "description", "client_id", "contract_id",
             "request_type_id", "priority", "status", "phase", "source", "assignee_id",
             "opened_by_id", "opened_at", "first_response_due", "resolution_due",
+            "first_responded_at", "resolved_at",
             "classification", "logged_minutes", "version", "updated_at",
         ]  # fmt: skip
+        self.classification: dict[tuple[int, int], str] = {}
 
         def rows():
             for o, org in enumerate(orgs):
@@ -222,27 +227,42 @@ class Command(BaseCommand):
                 cfg = per_org[org.pk]
                 for number in range(1, share + 1):
                     c = rng.randrange(CLIENTS_PER_ORG)
-                    opened = now - datetime.timedelta(minutes=rng.randrange(DAYS_BACK * 24 * 60))
+                    age = datetime.timedelta(minutes=rng.randrange(DAYS_BACK * 24 * 60))
+                    opened = now - age
+                    old = age > datetime.timedelta(days=10) and rng.random() < 0.97
+                    status = rng.choice(done) if old else rng.choice(statuses)
+                    responded = opened + datetime.timedelta(minutes=rng.randrange(20, 300))
+                    resolved = opened + datetime.timedelta(hours=rng.randrange(2, 96))
+                    classification = rng.choice(settled if old else live)
+                    self.classification[(org.pk, number)] = (classification, opened.date())
                     yield [
                         org.pk, number, f"Request {number} for client {c}", "", cfg["clients"][c],
                         cfg["contracts"][c], rng.choice(cfg["types"]), rng.choice(priorities),
-                        rng.choice(statuses), "investigation", rng.choice(sources),
+                        status, "investigation", rng.choice(sources),
                         rng.choice(cfg["members"][3:]), cfg["members"][1], opened,
                         opened + datetime.timedelta(hours=4), opened + datetime.timedelta(days=2),
-                        rng.choice(classifications), 0, 1, opened,
+                        responded if status != Ticket.Status.NEW and responded < now else None,
+                        resolved if status in done else None,
+                        classification, 0, 1, opened,
                     ]  # fmt: skip
 
         copy_rows(Ticket, columns, rows())
-        ids: dict[int, list[int]] = {org.pk: [] for org in orgs}
-        for org_id, ticket_id in Ticket.objects.filter(organization__in=orgs).values_list(
-            "organization_id", "pk"
+        ids: dict[int, list[tuple[int, str, datetime.date]]] = {org.pk: [] for org in orgs}
+        for org_id, ticket_id, number in Ticket.objects.filter(organization__in=orgs).values_list(
+            "organization_id", "pk", "number"
         ):
-            ids[org_id].append(ticket_id)
+            ids[org_id].append((ticket_id, *self.classification[(org_id, number)]))
         return ids
 
     def _entries(self, orgs, per_org, ticket_ids, n_entries, rng) -> None:
         today = timezone.localdate()
-        statuses = ["undecided", "included", "included", "billable", "pending_approval", "unclear"]
+        status_for = {
+            "": "undecided",
+            "included": "included",
+            "billable": "billable",
+            "needs_approval": "pending_approval",
+            "unclear": "unclear",
+        }
         columns = [
             "organization_id", "ticket_id", "person_id", "work_date", "minutes", "notes",
             "entered_at", "billing_status", "rate", "cost_rate", "locked",
@@ -254,7 +274,9 @@ class Command(BaseCommand):
                 members = per_org[org.pk]["members"][3:]
                 tickets = ticket_ids[org.pk]
                 for _ in range(share):
-                    work_date = today - datetime.timedelta(days=rng.randrange(DAYS_BACK))
+                    ticket_id, classification, opened_on = rng.choice(tickets)
+                    span = max(0, min((today - opened_on).days, 14))
+                    work_date = opened_on + datetime.timedelta(days=rng.randrange(span + 1))
                     late = rng.random() < 0.05
                     entered = datetime.datetime.combine(
                         work_date + datetime.timedelta(days=rng.randrange(4, 15) if late else 0),
@@ -262,9 +284,9 @@ class Command(BaseCommand):
                         tzinfo=datetime.UTC,
                     )
                     yield [
-                        org.pk, rng.choice(tickets), rng.choice(members), work_date,
-                        rng.choice((15, 15, 30, 30, 45, 60, 90, 120, 240)), "Worked on it.",
-                        entered, rng.choice(statuses), "120.00", "55.00", False,
+                        org.pk, ticket_id, rng.choice(members), work_date,
+                        rng.choice((15, 15, 15, 30, 30, 45, 60, 90)), "Worked on it.",
+                        entered, status_for[classification], "120.00", "55.00", False,
                     ]  # fmt: skip
 
         copy_rows(TimeEntry, columns, rows())
