@@ -256,6 +256,7 @@ class Command(BaseCommand):
 
     def _entries(self, orgs, per_org, ticket_ids, n_entries, rng) -> None:
         today = timezone.localdate()
+        now = timezone.now()
         status_for = {
             "": "undecided",
             "included": "included",
@@ -283,6 +284,7 @@ class Command(BaseCommand):
                         datetime.time(17, rng.randrange(60)),
                         tzinfo=datetime.UTC,
                     )
+                    entered = min(entered, now)
                     yield [
                         org.pk, ticket_id, rng.choice(members), work_date,
                         rng.choice((15, 15, 15, 30, 30, 45, 60, 90)), "Worked on it.",
