@@ -1,5 +1,15 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from . import views
 
 app_name = "clients"
 
-urlpatterns: list = []
+urlpatterns = [
+    path("", views.client_list_view, name="client_list"),
+    path("new/", views.client_create_view, name="client_create"),
+    path("<int:pk>/", views.client_detail_view, name="client_detail"),
+    path("<int:pk>/edit/", views.client_update_view, name="client_update"),
+    path("rules/<int:pk>/edit/", views.scope_rule_edit_view, name="scope_rule_edit"),
+    path("contracts/<int:pk>/rules/new/", views.scope_rule_create_view, name="scope_rule_create"),
+    path("request-types/", views.request_type_list_view, name="request_type_list"),
+]

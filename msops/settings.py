@@ -220,6 +220,7 @@ SPECTACULAR_SETTINGS = {
     "SERVE_AUTHENTICATION": [],
     # Swagger UI served from our own static files, never a CDN.
     "SWAGGER_UI_DIST": "SIDECAR",
+    "ENUM_NAME_OVERRIDES": {"TreatmentEnum": "clients.models.Treatment"},
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
 }
 

@@ -19,6 +19,14 @@ def admin_organization_ids(request) -> list[int] | None:
         )
 
 
+def _rendered(response):
+    """Render a TemplateResponse while scopes are still off: forms and inlines
+    query when they render."""
+    if hasattr(response, "render") and not getattr(response, "is_rendered", True):
+        response.render()
+    return response
+
+
 class TenantAdmin(admin.ModelAdmin):
     """Admin outside a request scope: rows are filtered explicitly to the
     organizations the staff member administers."""
@@ -45,19 +53,19 @@ class TenantAdmin(admin.ModelAdmin):
 
     def changeform_view(self, request, *args, **kwargs):
         with scopes_disabled():
-            return super().changeform_view(request, *args, **kwargs)
+            return _rendered(super().changeform_view(request, *args, **kwargs))
 
     def changelist_view(self, request, *args, **kwargs):
         with scopes_disabled():
-            return super().changelist_view(request, *args, **kwargs)
+            return _rendered(super().changelist_view(request, *args, **kwargs))
 
     def delete_view(self, request, *args, **kwargs):
         with scopes_disabled():
-            return super().delete_view(request, *args, **kwargs)
+            return _rendered(super().delete_view(request, *args, **kwargs))
 
     def history_view(self, request, *args, **kwargs):
         with scopes_disabled():
-            return super().history_view(request, *args, **kwargs)
+            return _rendered(super().history_view(request, *args, **kwargs))
 
 
 @admin.register(Organization)

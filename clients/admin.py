@@ -1,0 +1,237 @@
+"""Django admin for clients/. A staff member who is not a superuser sees and
+picks only rows of the organizations they administer (TenantAdmin); related
+objects must belong to the row's own organization; inlines on a contract offer
+only that contract's organization's rows."""
+
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
+from django.db import models
+
+from msops.tenancy.admin import TenantAdmin, admin_organization_ids
+
+from .models import (
+    Client,
+    Contract,
+    ContractRevision,
+    PricingTier,
+    RequestType,
+    ScopeRule,
+    SLATarget,
+    UnitCount,
+)
+from .services import contract_revision_create
+
+SAME_ORGANIZATION = "Choose one from the same organization."
+
+
+def _related_organization_errors(form: forms.ModelForm, organization_id: int | None) -> None:
+    if organization_id is None:
+        return
+    for name in form.fields:
+        value = form.cleaned_data.get(name)
+        if (
+            isinstance(value, models.Model)
+            and hasattr(value, "organization_id")
+            and value.organization_id != organization_id
+        ):
+            form.add_error(name, SAME_ORGANIZATION)
+
+
+class SameOrganizationForm(forms.ModelForm):
+    """Every related object of the row belongs to the row's organization."""
+
+    def clean(self):
+        cleaned = super().clean()
+        organization = cleaned.get("organization")
+        organization_id = organization.pk if organization else self.instance.organization_id
+        _related_organization_errors(self, organization_id)
+        return cleaned
+
+
+class ContractPartForm(forms.ModelForm):
+    """A row inline on a contract: its organization is the contract's, and
+    the model's constraints (which lead with organization) are validated."""
+
+    def clean(self):
+        cleaned = super().clean()
+        contract = self.instance.contract
+        self.instance.organization_id = contract.organization_id
+        _related_organization_errors(self, contract.organization_id)
+        return cleaned
+
+    def _get_validation_exclusions(self):
+        exclude = super()._get_validation_exclusions()
+        exclude.discard("organization")
+        return exclude
+
+
+class ContractRevisionForm(ContractPartForm):
+    def clean(self):
+        cleaned = super().clean()
+        contract = self.instance.contract
+        effective_from = cleaned.get("effective_from")
+        if effective_from and contract.starts_on and effective_from < contract.starts_on:
+            self.add_error("effective_from", "Terms cannot apply before the contract starts.")
+        if effective_from and contract.ends_on and effective_from > contract.ends_on:
+            self.add_error("effective_from", "Terms cannot start after the contract ends.")
+        return cleaned
+
+
+class ContractPartInline(admin.TabularInline):
+    """Inline whose foreign-key choices are the parent contract's organization's."""
+
+    form = ContractPartForm
+    extra = 0
+    exclude = ["organization"]
+
+    def get_formset(self, request, obj=None, **kwargs):
+        request.clients_admin_parent = obj
+        return super().get_formset(request, obj, **kwargs)
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        field = super().formfield_for_foreignkey(db_field, request, **kwargs)
+        if field is None or not any(
+            f.name == "organization" for f in db_field.related_model._meta.fields
+        ):
+            return field
+        parent = getattr(request, "clients_admin_parent", None)
+        if parent is not None:
+            field.queryset = field.queryset.filter(organization_id=parent.organization_id)
+        else:
+            ids = admin_organization_ids(request)
+            if ids is not None:
+                field.queryset = field.queryset.filter(organization_id__in=ids)
+        return field
+
+
+class ContractRevisionInline(ContractPartInline):
+    """Terms over time: new terms may be added; terms are never edited here."""
+
+    model = ContractRevision
+    form = ContractRevisionForm
+    can_delete = False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+class ScopeRuleInline(ContractPartInline):
+    model = ScopeRule
+
+
+class SLATargetInline(ContractPartInline):
+    model = SLATarget
+
+
+class PricingTierInline(ContractPartInline):
+    model = PricingTier
+
+
+class UnitCountInline(ContractPartInline):
+    model = UnitCount
+
+
+class ClientsAdmin(TenantAdmin):
+    form = SameOrganizationForm
+
+
+@admin.register(Client)
+class ClientAdmin(ClientsAdmin):
+    list_display = ["name", "organization", "status", "account_manager"]
+    list_filter = ["status"]
+    list_select_related = ["organization", "account_manager__user"]
+    search_fields = ["name"]
+
+
+@admin.register(Contract)
+class ContractAdmin(ClientsAdmin):
+    list_display = ["name", "client", "organization", "kind", "starts_on", "ends_on", "currency"]
+    list_filter = ["kind", "period"]
+    list_select_related = ["organization", "client"]
+    search_fields = ["name", "client__name"]
+    inlines = [
+        ContractRevisionInline,
+        ScopeRuleInline,
+        SLATargetInline,
+        PricingTierInline,
+        UnitCountInline,
+    ]
+
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        contract = form.instance
+        if not ContractRevision.objects.filter(
+            organization=contract.organization_id, contract=contract
+        ).exists():
+            # A contract always has terms from its start (the same service
+            # the pages and the API use).
+            try:
+                contract_revision_create(
+                    organization=contract.organization,
+                    contract=contract,
+                    effective_from=contract.starts_on,
+                )
+            except ValidationError as error:
+                self.message_user(
+                    request,
+                    "The contract has no terms yet: add its first terms below. "
+                    + " ".join(error.messages),
+                    level=messages.WARNING,
+                )
+
+
+@admin.register(ContractRevision)
+class ContractRevisionAdmin(ClientsAdmin):
+    list_display = ["contract", "organization", "effective_from", "fee", "hourly_rate"]
+    list_select_related = ["organization", "contract__client"]
+    search_fields = ["contract__name", "contract__client__name", "note"]
+    date_hierarchy = "effective_from"
+
+
+@admin.register(RequestType)
+class RequestTypeAdmin(ClientsAdmin):
+    list_display = [
+        "name",
+        "organization",
+        "default_treatment",
+        "expected_minutes",
+        "is_catch_all",
+        "is_active",
+    ]
+    list_filter = ["default_treatment", "is_catch_all", "is_active"]
+    list_select_related = ["organization"]
+    search_fields = ["name"]
+
+
+@admin.register(ScopeRule)
+class ScopeRuleAdmin(ClientsAdmin):
+    list_display = ["request_type", "contract", "organization", "treatment", "expected_minutes"]
+    list_filter = ["treatment"]
+    list_select_related = ["organization", "request_type", "contract__client"]
+    search_fields = ["request_type__name", "contract__name", "explanation"]
+
+
+@admin.register(SLATarget)
+class SLATargetAdmin(ClientsAdmin):
+    list_display = [
+        "contract",
+        "organization",
+        "priority",
+        "first_response_minutes",
+        "resolution_minutes",
+    ]
+    list_filter = ["priority"]
+    list_select_related = ["organization", "contract__client"]
+
+
+@admin.register(PricingTier)
+class PricingTierAdmin(ClientsAdmin):
+    list_display = ["contract", "organization", "min_units", "max_units", "unit_price"]
+    list_select_related = ["organization", "contract__client"]
+
+
+@admin.register(UnitCount)
+class UnitCountAdmin(ClientsAdmin):
+    list_display = ["contract", "organization", "month", "units"]
+    list_select_related = ["organization", "contract__client"]

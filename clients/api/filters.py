@@ -1,0 +1,111 @@
+"""Filters of the clients API: the fields people filter on. A related id
+must be one of the organization's (another tenant's id is a 400)."""
+
+import django_filters
+from django.db.models import Q
+
+from msops.tenancy.api.filters import TenantFilterSet
+from msops.tenancy.models import Membership
+
+from ..models import (
+    Client,
+    Contract,
+    ContractRevision,
+    PricingTier,
+    RequestType,
+    ScopeRule,
+    SLATarget,
+    UnitCount,
+)
+
+
+def organization_rows(model):
+    """A filter's choices: the request's organization's rows only."""
+
+    def queryset(request):
+        organization = getattr(request, "organization", None)
+        if organization is None:
+            return model.objects.none()
+        return model.objects.filter(organization=organization)
+
+    return queryset
+
+
+class ClientFilter(TenantFilterSet):
+    account_manager = django_filters.ModelChoiceFilter(queryset=organization_rows(Membership))
+
+    class Meta:
+        model = Client
+        fields = ["status", "account_manager"]
+
+
+class ContractFilter(TenantFilterSet):
+    client = django_filters.ModelChoiceFilter(queryset=organization_rows(Client))
+    active_on = django_filters.DateFilter(
+        method="filter_active_on", label="In force on this date (YYYY-MM-DD)"
+    )
+
+    class Meta:
+        model = Contract
+        fields = ["client", "kind", "period", "currency", "review_cadence"]
+
+    def filter_active_on(self, queryset, name, value):
+        return queryset.filter(starts_on__lte=value).filter(
+            Q(ends_on__isnull=True) | Q(ends_on__gte=value)
+        )
+
+
+class ContractRevisionFilter(TenantFilterSet):
+    contract = django_filters.ModelChoiceFilter(queryset=organization_rows(Contract))
+    effective_from_after = django_filters.DateFilter(field_name="effective_from", lookup_expr="gte")
+    effective_from_before = django_filters.DateFilter(
+        field_name="effective_from", lookup_expr="lte"
+    )
+
+    class Meta:
+        model = ContractRevision
+        fields = ["contract"]
+
+
+class RequestTypeFilter(TenantFilterSet):
+    class Meta:
+        model = RequestType
+        fields = ["default_treatment", "is_catch_all", "is_active"]
+
+
+class ScopeRuleFilter(TenantFilterSet):
+    contract = django_filters.ModelChoiceFilter(queryset=organization_rows(Contract))
+    client = django_filters.ModelChoiceFilter(
+        field_name="contract__client", queryset=organization_rows(Client)
+    )
+    request_type = django_filters.ModelChoiceFilter(queryset=organization_rows(RequestType))
+
+    class Meta:
+        model = ScopeRule
+        fields = ["contract", "client", "request_type", "treatment"]
+
+
+class SLATargetFilter(TenantFilterSet):
+    contract = django_filters.ModelChoiceFilter(queryset=organization_rows(Contract))
+
+    class Meta:
+        model = SLATarget
+        fields = ["contract", "priority"]
+
+
+class PricingTierFilter(TenantFilterSet):
+    contract = django_filters.ModelChoiceFilter(queryset=organization_rows(Contract))
+
+    class Meta:
+        model = PricingTier
+        fields = ["contract"]
+
+
+class UnitCountFilter(TenantFilterSet):
+    contract = django_filters.ModelChoiceFilter(queryset=organization_rows(Contract))
+    month_after = django_filters.DateFilter(field_name="month", lookup_expr="gte")
+    month_before = django_filters.DateFilter(field_name="month", lookup_expr="lte")
+
+    class Meta:
+        model = UnitCount
+        fields = ["contract"]

@@ -1,0 +1,289 @@
+"""Viewsets of the clients API. Querysets come from the selectors (already
+filtered by the token's organization and joined for the serializer); every
+write goes through a service, whose ValidationError the project's exception
+handler answers as 400 with field messages."""
+
+from typing import Any
+
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
+from django.db import models
+from rest_framework import exceptions, viewsets
+
+from msops.tenancy.api.mixins import TenantViewSetMixin
+from msops.tenancy.roles import ADMINS, MANAGERS
+
+from .. import selectors, services
+from ..models import (
+    Client,
+    Contract,
+    ContractRevision,
+    PricingTier,
+    RequestType,
+    ScopeRule,
+    SLATarget,
+    UnitCount,
+)
+from . import filters, serializers
+
+
+class ServiceModelViewSet(TenantViewSetMixin, viewsets.ModelViewSet):
+    """A ModelViewSet whose writes call services. Subclasses implement
+    ``create_object``, ``update_object`` and ``delete_object``."""
+
+    def create_object(self, data: dict[str, Any]) -> models.Model:
+        raise NotImplementedError
+
+    def update_object(self, instance: models.Model, data: dict[str, Any]) -> models.Model:
+        raise NotImplementedError
+
+    def delete_object(self, instance: models.Model) -> None:
+        raise NotImplementedError
+
+    @property
+    def organization(self):
+        return self.request.organization
+
+    def _reload(self, instance: models.Model) -> models.Model:
+        """The written row as the list shows it (joins and annotations)."""
+        return self.get_queryset().get(pk=instance.pk)
+
+    def perform_create(self, serializer) -> None:
+        serializer.instance = self._reload(self.create_object(dict(serializer.validated_data)))
+
+    def perform_update(self, serializer) -> None:
+        instance = self.update_object(serializer.instance, dict(serializer.validated_data))
+        serializer.instance = self._reload(instance)
+
+    def perform_destroy(self, instance) -> None:
+        self.delete_object(instance)
+
+
+class ClientViewSet(ServiceModelViewSet):
+    """Clients. Admins and account managers write; everyone reads."""
+
+    queryset = Client.objects.none()
+    serializer_class = serializers.ClientSerializer
+    filterset_class = filters.ClientFilter
+    search_fields = ["name"]
+    ordering_fields = ["name", "status", "created_at"]
+    write_roles = MANAGERS
+
+    def get_tenant_queryset(self, organization):
+        return selectors.client_list(organization=organization)
+
+    def create_object(self, data):
+        return services.client_create(organization=self.organization, **data)
+
+    def update_object(self, instance, data):
+        return services.client_update(client=instance, data=data)
+
+    def delete_object(self, instance):
+        services.client_delete(client=instance)
+
+
+def _terms_errors(error: ValidationError) -> exceptions.ValidationError:
+    """A service error on a new contract, with errors on its first terms
+    reported under ``terms`` where the client sent them."""
+    if not hasattr(error, "error_dict"):
+        return exceptions.ValidationError({"non_field_errors": error.messages})
+    detail: dict[str, Any] = {}
+    terms: dict[str, list[str]] = {}
+    for field, messages in error.message_dict.items():
+        if field in services.TERM_FIELDS:
+            terms[field] = messages
+        else:
+            detail["non_field_errors" if field == NON_FIELD_ERRORS else field] = messages
+    if terms:
+        detail["terms"] = terms
+    return exceptions.ValidationError(detail)
+
+
+class ContractViewSet(ServiceModelViewSet):
+    """Contracts with their revisions (terms over time). Create accepts the
+    first terms under ``terms``; later terms are added as contract revisions.
+    Admins write; everyone reads."""
+
+    queryset = Contract.objects.none()
+    serializer_class = serializers.ContractSerializer
+    filterset_class = filters.ContractFilter
+    search_fields = ["name", "client__name"]
+    ordering_fields = ["starts_on", "ends_on", "name", "created_at"]
+    write_roles = ADMINS
+
+    def get_tenant_queryset(self, organization):
+        return selectors.contract_list(organization=organization)
+
+    def create_object(self, data):
+        terms = data.pop("terms", None) or {}
+        try:
+            return services.contract_create(organization=self.organization, terms=terms, **data)
+        except ValidationError as error:
+            raise _terms_errors(error) from error
+
+    def update_object(self, instance, data):
+        if "terms" in data:
+            raise ValidationError(
+                {"terms": "Terms change from a date: add a contract revision instead."}
+            )
+        return services.contract_update(contract=instance, data=data)
+
+    def delete_object(self, instance):
+        services.contract_delete(contract=instance)
+
+
+class ContractRevisionViewSet(ServiceModelViewSet):
+    """Terms of a contract from a date on. Terms left out carry over from the
+    terms in force on that date. Terms are history once in force: they are
+    never edited, and only terms not yet in force may be withdrawn."""
+
+    queryset = ContractRevision.objects.none()
+    serializer_class = serializers.ContractRevisionSerializer
+    filterset_class = filters.ContractRevisionFilter
+    ordering_fields = ["effective_from", "created_at"]
+    http_method_names = ["get", "post", "delete", "head", "options"]
+    write_roles = ADMINS
+
+    def get_tenant_queryset(self, organization):
+        return selectors.contract_revision_list(organization=organization)
+
+    def create_object(self, data):
+        contract = data.pop("contract")
+        effective_from = data.pop("effective_from")
+        return services.contract_revision_create(
+            organization=self.organization,
+            contract=contract,
+            effective_from=effective_from,
+            terms=data,
+        )
+
+    def delete_object(self, instance):
+        services.contract_revision_delete(
+            revision=instance,
+            today=selectors.organization_today(organization=self.organization),
+        )
+
+
+class RequestTypeViewSet(ServiceModelViewSet):
+    """The catalogue of kinds of work. Admins write; everyone reads."""
+
+    queryset = RequestType.objects.none()
+    serializer_class = serializers.RequestTypeSerializer
+    filterset_class = filters.RequestTypeFilter
+    search_fields = ["name"]
+    ordering_fields = ["name", "expected_minutes"]
+    write_roles = ADMINS
+
+    def get_tenant_queryset(self, organization):
+        return selectors.request_type_list(organization=organization)
+
+    def create_object(self, data):
+        return services.request_type_create(organization=self.organization, **data)
+
+    def update_object(self, instance, data):
+        return services.request_type_update(request_type=instance, data=data)
+
+    def delete_object(self, instance):
+        services.request_type_delete(request_type=instance)
+
+
+class ScopeRuleViewSet(ServiceModelViewSet):
+    """Contract × request type → included, billable, needs approval or
+    excluded. Admins and account managers write; everyone reads."""
+
+    queryset = ScopeRule.objects.none()
+    serializer_class = serializers.ScopeRuleSerializer
+    filterset_class = filters.ScopeRuleFilter
+    search_fields = ["request_type__name", "explanation"]
+    ordering_fields = ["request_type__name", "treatment"]
+    write_roles = MANAGERS
+
+    def get_tenant_queryset(self, organization):
+        return selectors.scope_rule_list(organization=organization)
+
+    def create_object(self, data):
+        return services.scope_rule_create(organization=self.organization, **data)
+
+    def update_object(self, instance, data):
+        return services.scope_rule_update(scope_rule=instance, data=data)
+
+    def delete_object(self, instance):
+        services.scope_rule_delete(scope_rule=instance)
+
+
+class SLATargetViewSet(ServiceModelViewSet):
+    """First-response and resolution targets per contract and priority."""
+
+    queryset = SLATarget.objects.none()
+    serializer_class = serializers.SLATargetSerializer
+    filterset_class = filters.SLATargetFilter
+    ordering_fields = ["priority", "first_response_minutes"]
+    write_roles = ADMINS
+
+    def get_tenant_queryset(self, organization):
+        return selectors.sla_target_list(organization=organization)
+
+    def create_object(self, data):
+        return services.sla_target_create(organization=self.organization, **data)
+
+    def update_object(self, instance, data):
+        return services.sla_target_update(sla_target=instance, data=data)
+
+    def delete_object(self, instance):
+        services.sla_target_delete(sla_target=instance)
+
+
+class PricingTierViewSet(ServiceModelViewSet):
+    """Price per unit by volume band, for per-unit contracts."""
+
+    queryset = PricingTier.objects.none()
+    serializer_class = serializers.PricingTierSerializer
+    filterset_class = filters.PricingTierFilter
+    ordering_fields = ["min_units"]
+    write_roles = ADMINS
+
+    def get_tenant_queryset(self, organization):
+        return selectors.pricing_tier_list(organization=organization)
+
+    def create_object(self, data):
+        return services.pricing_tier_create(organization=self.organization, **data)
+
+    def update_object(self, instance, data):
+        return services.pricing_tier_update(pricing_tier=instance, data=data)
+
+    def delete_object(self, instance):
+        services.pricing_tier_delete(pricing_tier=instance)
+
+
+class UnitCountViewSet(ServiceModelViewSet):
+    """Units a per-unit contract covered in a month. Posting a month that
+    already has a count replaces it."""
+
+    queryset = UnitCount.objects.none()
+    serializer_class = serializers.UnitCountSerializer
+    filterset_class = filters.UnitCountFilter
+    ordering_fields = ["month"]
+    write_roles = ADMINS
+
+    def get_tenant_queryset(self, organization):
+        return selectors.unit_count_list(organization=organization)
+
+    def create_object(self, data):
+        return services.unit_count_set(organization=self.organization, **data)
+
+    def update_object(self, instance, data):
+        moved = {
+            field: "A unit count cannot move; set the count of that month instead."
+            for field in ("contract", "month")
+            if field in data and data[field] != getattr(instance, field)
+        }
+        if moved:
+            raise ValidationError(moved)
+        return services.unit_count_set(
+            organization=self.organization,
+            contract=instance.contract,
+            month=instance.month,
+            units=data.get("units", instance.units),
+        )
+
+    def delete_object(self, instance):
+        services.unit_count_delete(unit_count=instance)

@@ -1,0 +1,112 @@
+"""Forms of the clients pages. They check shape only; the services check the
+rules, and their errors are put back on the form by :func:`add_service_errors`."""
+
+from collections.abc import Iterable
+
+from django import forms
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
+
+from msops.tenancy.models import Membership
+
+from .models import Client, RequestType, Treatment
+
+
+def add_service_errors(form: forms.BaseForm, error: ValidationError) -> None:
+    """Show a service's ValidationError on the form: beside the field when the
+    form has it, above the form otherwise."""
+    if not hasattr(error, "error_dict"):
+        form.add_error(None, error)
+        return
+    for field, messages in error.message_dict.items():
+        target = field if field in form.fields else None
+        if field == NON_FIELD_ERRORS:
+            target = None
+        form.add_error(target, messages)
+
+
+class MemberChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj: Membership) -> str:
+        return obj.user.get_full_name() or obj.user.get_username()
+
+
+class ClientForm(forms.Form):
+    name = forms.CharField(max_length=200)
+    status = forms.ChoiceField(choices=Client.Status.choices, initial=Client.Status.ONBOARDING)
+    account_manager = MemberChoiceField(
+        queryset=Membership.objects.none(), required=False, empty_label="No one yet"
+    )
+    billing_notes = forms.CharField(
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 4}),
+        help_text="Shown beside the work on every ticket of this client.",
+    )
+
+    def __init__(self, *args, account_managers, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["account_manager"].queryset = account_managers
+
+    @classmethod
+    def initial_for(cls, client: Client) -> dict:
+        return {
+            "name": client.name,
+            "status": client.status,
+            "account_manager": client.account_manager_id,
+            "billing_notes": client.billing_notes,
+        }
+
+
+class ScopeRuleForm(forms.Form):
+    """A scope rule's terms; ``request_types`` adds the request type choice
+    (when adding a rule)."""
+
+    request_type = forms.TypedChoiceField(coerce=int, required=False)
+    treatment = forms.ChoiceField(choices=Treatment.choices)
+    expected_minutes = forms.IntegerField(
+        required=False, min_value=1, help_text="Empty: the request type's expected time."
+    )
+    approval_threshold_minutes = forms.IntegerField(
+        required=False, min_value=1, help_text="Past this much time the work needs approval."
+    )
+    rate_override = forms.DecimalField(required=False, min_value=0, max_digits=12, decimal_places=2)
+    explanation = forms.CharField(
+        required=False, max_length=200, help_text="The one line a developer sees."
+    )
+
+    def __init__(self, *args, request_types: Iterable[RequestType] | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        if request_types is None:
+            del self.fields["request_type"]
+            self._request_types = {}
+        else:
+            # Choices from request types already loaded for the page: no query.
+            self._request_types = {rt.pk: rt for rt in request_types}
+            field = self.fields["request_type"]
+            field.required = True
+            field.choices = [("", "Choose a request type")] + [
+                (rt.pk, rt.name) for rt in self._request_types.values()
+            ]
+
+    def clean_request_type(self) -> RequestType | None:
+        value = self.cleaned_data.get("request_type")
+        return self._request_types.get(value) if value not in (None, "") else None
+
+    @staticmethod
+    def initial_for(rule) -> dict:
+        return {
+            "treatment": rule.treatment,
+            "expected_minutes": rule.expected_minutes,
+            "approval_threshold_minutes": rule.approval_threshold_minutes,
+            "rate_override": rule.rate_override,
+            "explanation": rule.explanation,
+        }
+
+
+class RequestTypeForm(forms.Form):
+    name = forms.CharField(max_length=100)
+    default_treatment = forms.ChoiceField(
+        choices=Treatment.choices, initial=Treatment.INCLUDED, label="Default billing"
+    )
+    expected_minutes = forms.IntegerField(min_value=1, initial=60, label="Expected minutes")
+    is_catch_all = forms.BooleanField(
+        required=False, label="Catch-all (“other”, “general”): its overuse is measured"
+    )

@@ -1,0 +1,88 @@
+"""What every clients service does the same way: validate everything at
+once (field checks, then the domain's rules, then Django's full_clean), keep
+related objects inside the organization, and turn a lost race or a protected
+row into a ValidationError instead of a 500."""
+
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any, TypeVar
+
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
+from django.db import IntegrityError, models, transaction
+from django.db.models import ProtectedError
+
+M = TypeVar("M", bound=models.Model)
+Errors = dict[str, list[str]]
+
+CONFLICT = "Someone else changed this at the same moment. Reload and try again."
+
+
+def add_error(errors: Errors, field: str, message: str) -> None:
+    errors.setdefault(field, []).append(message)
+
+
+def assign(instance: models.Model, data: Mapping[str, Any], allowed: Iterable[str]) -> None:
+    """Copy ``data`` onto ``instance``; a key that is not an editable field is refused."""
+    allowed = tuple(allowed)
+    unknown = sorted(set(data) - set(allowed))
+    if unknown:
+        raise ValidationError({field: "This field cannot be changed here." for field in unknown})
+    for field, value in data.items():
+        setattr(instance, field, value)
+
+
+def field_errors(instance: models.Model, exclude: Iterable[str] = ()) -> Errors:
+    """Field-level validation (types, choices, lengths, validators)."""
+    try:
+        instance.clean_fields(exclude=list(exclude))
+    except ValidationError as error:
+        return {field: list(messages) for field, messages in error.message_dict.items()}
+    return {}
+
+
+def validate(
+    instance: M, *, rules: Callable[[M, Errors], None], exclude: Iterable[str] = ()
+) -> None:
+    """Field checks first (they also convert values), then the domain's rules
+    on the fields that passed, then Django's own full_clean as a backstop.
+    Raise one ValidationError with everything found."""
+    errors = field_errors(instance, exclude)
+    rules(instance, errors)
+    if errors:
+        raise ValidationError(errors)
+    instance.full_clean(exclude=list(exclude))
+
+
+def same_organization(
+    errors: Errors, organization_id: int, field: str, related: models.Model | None
+) -> bool:
+    """A related object must belong to the same organization."""
+    if related is None:
+        return True
+    if getattr(related, "organization_id", None) != organization_id:
+        # The same words whether the object exists elsewhere or not at all.
+        add_error(errors, field, "Choose one from this organization.")
+        return False
+    return True
+
+
+def save(instance: M) -> M:
+    """Save in a savepoint; a constraint lost to a concurrent write is a
+    validation error, not a 500."""
+    try:
+        with transaction.atomic():
+            instance.save()
+    except IntegrityError as error:
+        raise ValidationError({NON_FIELD_ERRORS: [CONFLICT]}) from error
+    return instance
+
+
+def delete(instance: models.Model, *, in_use: str) -> None:
+    try:
+        with transaction.atomic():
+            instance.delete()
+    except ProtectedError as error:
+        raise ValidationError({NON_FIELD_ERRORS: [in_use]}) from error
+
+
+def snapshot(instance: models.Model, fields: Iterable[str]) -> dict[str, Any]:
+    return {field: getattr(instance, field) for field in fields}

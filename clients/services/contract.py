@@ -1,0 +1,315 @@
+"""Contracts and their terms as effective-dated revisions."""
+
+import datetime
+import re
+from collections.abc import Mapping
+from decimal import Decimal
+from typing import Any
+
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
+from django.db import transaction
+from django.db.models import ProtectedError
+
+from msops.tenancy.models import Organization
+
+from ..models import (
+    ZERO,
+    Client,
+    Contract,
+    ContractRevision,
+    PricingTier,
+    ScopeRule,
+    SLATarget,
+    UnitCount,
+)
+from ..rules import contract_terms_on
+from .base import (
+    Errors,
+    add_error,
+    assign,
+    delete,
+    field_errors,
+    same_organization,
+    save,
+    snapshot,
+    validate,
+)
+
+CURRENCY = re.compile(r"^[A-Z]{3}$")
+
+# The commercial terms a contract revision carries (and their defaults for the
+# first revision when none are given).
+TERM_FIELDS: dict[str, Any] = {
+    "fee": ZERO,
+    "included_minutes": 0,
+    "hourly_rate": ZERO,
+    "overage_rate": None,
+    "rounding_increment_minutes": 15,
+    "minimum_charge_minutes": 0,
+    "note": "",
+}
+CONTRACT_FIELDS = (
+    "client",
+    "name",
+    "kind",
+    "period",
+    "starts_on",
+    "ends_on",
+    "currency",
+    "exclusions",
+    "notice_days",
+    "offboarding_fee",
+    "review_cadence",
+)
+
+
+# --- contracts and their terms ----------------------------------------------
+def _contract_rules(contract: Contract, errors: Errors, *, original: Mapping[str, Any]) -> None:
+    organization = contract.organization_id
+    if "client" not in errors:
+        if original.get("client_id") and contract.client_id != original["client_id"]:
+            add_error(errors, "client", "A contract cannot move to another client.")
+        elif (
+            same_organization(errors, organization, "client", contract.client)
+            and contract.pk is None
+            and contract.client.status == Client.Status.ENDED
+        ):
+            add_error(
+                errors, "client", "This client has ended; reopen it before adding a contract."
+            )
+    if "name" not in errors:
+        contract.name = (contract.name or "").strip()
+        if not contract.name:
+            add_error(errors, "name", "Give the contract a name.")
+    if "currency" not in errors:
+        contract.currency = (contract.currency or contract.organization.currency).strip().upper()
+        if not CURRENCY.match(contract.currency):
+            add_error(errors, "currency", "Use a three-letter currency code such as EUR or USD.")
+    starts_on, ends_on = contract.starts_on, contract.ends_on
+    dates_valid = "starts_on" not in errors and "ends_on" not in errors
+    if dates_valid and ends_on is not None and ends_on <= starts_on:
+        add_error(errors, "ends_on", "The contract must end after it starts.")
+    if (
+        contract.pk is not None
+        and "starts_on" not in errors
+        and starts_on != original.get("starts_on")
+    ):
+        # The first revision moves with the start; a later change of terms may
+        # not fall on or before the new start.
+        later = (
+            ContractRevision.objects.filter(
+                organization=organization, contract=contract, effective_from__lte=starts_on
+            )
+            .exclude(effective_from=original.get("starts_on"))
+            .order_by("effective_from")
+            .first()
+        )
+        if later is not None:
+            add_error(
+                errors,
+                "starts_on",
+                f"The terms already change on {later.effective_from:%Y-%m-%d}; "
+                "the contract must start before that.",
+            )
+    if contract.pk is not None and dates_valid and ends_on is not None:
+        late = ContractRevision.objects.filter(
+            organization=organization, contract=contract, effective_from__gt=ends_on
+        ).first()
+        if late is not None:
+            add_error(
+                errors,
+                "ends_on",
+                f"New terms start on {late.effective_from:%Y-%m-%d}, after this end date.",
+            )
+
+
+def _revision_rules(revision: ContractRevision, errors: Errors) -> None:
+    contract = revision.contract
+    if "effective_from" in errors or revision.effective_from is None:
+        if "effective_from" not in errors:
+            add_error(errors, "effective_from", "Say from which date the terms apply.")
+        return
+    on = revision.effective_from
+    if on < contract.starts_on:
+        add_error(
+            errors,
+            "effective_from",
+            f"The contract starts on {contract.starts_on:%Y-%m-%d}; terms cannot apply before that.",
+        )
+    elif contract.ends_on is not None and on > contract.ends_on:
+        add_error(
+            errors,
+            "effective_from",
+            f"The contract ends on {contract.ends_on:%Y-%m-%d}; terms cannot start after that.",
+        )
+    elif (
+        contract.pk is not None
+        and ContractRevision.objects.filter(
+            organization=contract.organization_id, contract=contract, effective_from=on
+        )
+        .exclude(pk=revision.pk)
+        .exists()
+    ):
+        add_error(
+            errors, "effective_from", f"Terms from {on:%Y-%m-%d} already exist for this contract."
+        )
+    increment = revision.rounding_increment_minutes
+    if "rounding_increment_minutes" not in errors and not 1 <= (increment or 0) <= 60:
+        add_error(errors, "rounding_increment_minutes", "Round to between 1 and 60 minutes.")
+    if (
+        contract.kind == Contract.Kind.BLOCK
+        and "included_minutes" not in errors
+        and not revision.included_minutes
+    ):
+        add_error(
+            errors, "included_minutes", "A block of hours needs the number of prepaid minutes."
+        )
+
+
+def _revision_from_terms(
+    contract: Contract, effective_from: datetime.date, terms: Mapping[str, Any], base: Mapping
+) -> ContractRevision:
+    unknown = sorted(set(terms) - set(TERM_FIELDS))
+    if unknown:
+        raise ValidationError({field: "Not a contract term." for field in unknown})
+    values = {**base, **terms}
+    if values.get("note") is None:
+        values["note"] = ""
+    return ContractRevision(
+        organization_id=contract.organization_id,
+        contract=contract,
+        effective_from=effective_from,
+        **values,
+    )
+
+
+@transaction.atomic
+def contract_create(
+    *,
+    organization: Organization,
+    client: Client,
+    name: str,
+    kind: str,
+    starts_on: datetime.date,
+    period: str = Contract.Period.MONTHLY,
+    ends_on: datetime.date | None = None,
+    currency: str | None = None,
+    exclusions: str = "",
+    notice_days: int = 30,
+    offboarding_fee: Decimal = ZERO,
+    review_cadence: str = Contract.ReviewCadence.QUARTERLY,
+    terms: Mapping[str, Any] | None = None,
+) -> Contract:
+    """A contract and its first terms (in force from the start), together.
+    The currency defaults to the organization's."""
+    contract = Contract(
+        organization=organization,
+        client=client,
+        name=name,
+        kind=kind,
+        period=period,
+        starts_on=starts_on,
+        ends_on=ends_on,
+        currency=currency or organization.currency,
+        exclusions=exclusions or "",
+        notice_days=notice_days,
+        offboarding_fee=offboarding_fee,
+        review_cadence=review_cadence,
+    )
+    errors = field_errors(contract)
+    _contract_rules(contract, errors, original={})
+    revision = _revision_from_terms(contract, contract.starts_on, terms or {}, TERM_FIELDS)
+    if "starts_on" not in errors and "kind" not in errors:
+        revision_errors = field_errors(revision, exclude=["contract", "effective_from"])
+        _revision_rules(revision, revision_errors)
+        revision_errors.pop("effective_from", None)  # reported on starts_on already
+        for field, messages in revision_errors.items():
+            errors.setdefault(field, []).extend(messages)
+    if errors:
+        raise ValidationError(errors)
+    contract.full_clean()
+    save(contract)
+    revision.contract = contract
+    revision.full_clean()
+    save(revision)
+    return contract
+
+
+@transaction.atomic
+def contract_update(*, contract: Contract, data: Mapping[str, Any]) -> Contract:
+    """Change what the contract is (not its commercial terms: those change by
+    adding a revision). Moving the start moves the first terms with it."""
+    original = snapshot(contract, ["client_id", "starts_on"])
+    assign(contract, data, CONTRACT_FIELDS)
+    validate(contract, rules=lambda c, e: _contract_rules(c, e, original=original))
+    save(contract)
+    if contract.starts_on != original["starts_on"]:
+        ContractRevision.objects.filter(
+            organization=contract.organization_id,
+            contract=contract,
+            effective_from=original["starts_on"],
+        ).update(effective_from=contract.starts_on)
+    return contract
+
+
+@transaction.atomic
+def contract_delete(*, contract: Contract) -> None:
+    """Only a contract nothing refers to yet (no work, no recorded decision);
+    otherwise it should be given an end date. Its terms and rules go with it."""
+    organization = contract.organization_id
+    try:
+        with transaction.atomic():
+            for model in (ScopeRule, ContractRevision, SLATarget, PricingTier, UnitCount):
+                model.objects.filter(organization=organization, contract=contract).delete()
+            contract.delete()
+    except ProtectedError as error:
+        raise ValidationError(
+            {
+                NON_FIELD_ERRORS: [
+                    "Work or decisions are recorded against this contract. "
+                    "Give it an end date instead."
+                ]
+            }
+        ) from error
+
+
+@transaction.atomic
+def contract_revision_create(
+    *,
+    organization: Organization,
+    contract: Contract,
+    effective_from: datetime.date,
+    terms: Mapping[str, Any] | None = None,
+) -> ContractRevision:
+    """New terms from a date. Terms not given carry over from the terms in
+    force on that date. Refuses a date before the contract starts, after it
+    ends, or one that already has terms."""
+    errors: Errors = {}
+    if not same_organization(errors, organization.pk, "contract", contract):
+        raise ValidationError(errors)
+    base = dict(TERM_FIELDS)
+    in_force = (
+        contract_terms_on(contract=contract, on=effective_from)
+        if isinstance(effective_from, datetime.date)
+        else None
+    )
+    if in_force is not None:
+        base = {field: getattr(in_force, field) for field in TERM_FIELDS}
+        base["note"] = ""
+    revision = _revision_from_terms(contract, effective_from, terms or {}, base)
+    validate(revision, rules=_revision_rules)
+    return save(revision)
+
+
+@transaction.atomic
+def contract_revision_delete(*, revision: ContractRevision, today: datetime.date) -> None:
+    """Withdraw terms that are not in force yet. Terms that applied on some
+    day are history: decisions may have recorded them."""
+    contract = revision.contract
+    if revision.effective_from <= today:
+        raise ValidationError(
+            {NON_FIELD_ERRORS: ["These terms are already in force; add new terms instead."]}
+        )
+    if revision.effective_from == contract.starts_on:
+        raise ValidationError({NON_FIELD_ERRORS: ["The first terms of a contract stay."]})
+    delete(revision, in_use="These terms are referred to elsewhere.")

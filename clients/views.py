@@ -1,0 +1,287 @@
+"""Pages of clients/: the client list, the client page with its contracts and
+scope rules (edited inline with htmx by admins and account managers), and the
+request type catalogue.
+
+Each view checks the role once and renders either the page or, for htmx, the
+named partial of the same template."""
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_http_methods
+
+from msops.tenancy.roles import ADMINS, MANAGERS, require_role
+
+from .forms import ClientForm, RequestTypeForm, ScopeRuleForm, add_service_errors
+from .models import Client
+from .selectors import (
+    account_manager_choices,
+    client_get,
+    client_list,
+    client_page,
+    contract_card,
+    contract_get,
+    request_type_list,
+    scope_rule_get,
+    scope_rule_row,
+)
+from .services import client_create, client_update, request_type_create, scope_rule_create
+from .services import scope_rule_update as scope_rule_update_service
+
+PAGE_SIZE = 50
+
+
+def _partial(request: HttpRequest, template: str, name: str) -> str:
+    return f"{template}#{name}" if request.htmx else template
+
+
+# --- clients ----------------------------------------------------------------
+@require_GET
+def client_list_view(request: HttpRequest, org: str) -> HttpResponse:
+    membership = require_role(request)
+    status = request.GET.get("status", "")
+    if status not in Client.Status.values:
+        status = ""
+    search = request.GET.get("q", "").strip()[:100]
+    clients = client_list(organization=request.organization, status=status, search=search)
+    page = Paginator(clients, PAGE_SIZE).get_page(request.GET.get("page"))
+    context = {
+        "page": page,
+        "clients": page.object_list,
+        "status": status,
+        "q": search,
+        "statuses": Client.Status.choices,
+        "can_manage": membership.role in MANAGERS,
+    }
+    return render(request, _partial(request, "clients/client_list.html", "client-table"), context)
+
+
+def _client_form_page(request: HttpRequest, context: dict) -> HttpResponse:
+    return render(request, "clients/client_form.html", context)
+
+
+@require_http_methods(["GET", "POST"])
+def client_create_view(request: HttpRequest, org: str) -> HttpResponse:
+    require_role(request, *MANAGERS)
+    managers = account_manager_choices(organization=request.organization)
+    form = ClientForm(request.POST or None, account_managers=managers)
+    if request.method == "POST" and form.is_valid():
+        try:
+            client = client_create(organization=request.organization, **form.cleaned_data)
+        except ValidationError as error:
+            add_service_errors(form, error)
+        else:
+            messages.success(request, f"Client “{client.name}” created.")
+            return redirect("clients:client_detail", org=org, pk=client.pk)
+    return _client_form_page(
+        request,
+        {
+            "title": "New client",
+            "form": form,
+            "action": reverse("clients:client_create", kwargs={"org": org}),
+            "cancel_url": reverse("clients:client_list", kwargs={"org": org}),
+            "submit_label": "Create client",
+        },
+    )
+
+
+def _client_or_404(request: HttpRequest, pk: int) -> Client:
+    client = client_get(organization=request.organization, pk=pk)
+    if client is None:
+        raise Http404("No such client.")
+    return client
+
+
+@require_GET
+def client_detail_view(request: HttpRequest, org: str, pk: int) -> HttpResponse:
+    membership = require_role(request)
+    client = _client_or_404(request, pk)
+    page = client_page(organization=request.organization, client=client)
+    can_manage = membership.role in MANAGERS
+    context = {
+        "client": client,
+        "page": page,
+        "contract_rows": [
+            (card, _add_rule_form(card) if can_manage else None) for card in page.contracts
+        ],
+        "can_manage": can_manage,
+    }
+    return render(request, "clients/client_detail.html", context)
+
+
+@require_http_methods(["GET", "POST"])
+def client_update_view(request: HttpRequest, org: str, pk: int) -> HttpResponse:
+    require_role(request, *MANAGERS)
+    client = _client_or_404(request, pk)
+    managers = account_manager_choices(organization=request.organization)
+    form = ClientForm(
+        request.POST or None, initial=ClientForm.initial_for(client), account_managers=managers
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            client_update(client=client, data=form.cleaned_data)
+        except ValidationError as error:
+            add_service_errors(form, error)
+            client.refresh_from_db()  # the page title shows the saved name
+        else:
+            messages.success(request, f"Client “{client.name}” saved.")
+            return redirect("clients:client_detail", org=org, pk=client.pk)
+    detail_url = reverse("clients:client_detail", kwargs={"org": org, "pk": pk})
+    return _client_form_page(
+        request,
+        {
+            "title": f"Edit {client.name}",
+            "form": form,
+            "action": reverse("clients:client_update", kwargs={"org": org, "pk": pk}),
+            "cancel_url": detail_url,
+            "submit_label": "Save client",
+        },
+    )
+
+
+# --- scope rules (inline on the client page) ----------------------------------
+def _add_rule_form(card, data=None) -> ScopeRuleForm:
+    return ScopeRuleForm(
+        data,
+        request_types=card.unruled_request_types,
+        auto_id=f"add-rule-{card.contract.pk}-%s",
+    )
+
+
+def _rule_form(rule, data=None) -> ScopeRuleForm:
+    return ScopeRuleForm(
+        data, initial=ScopeRuleForm.initial_for(rule), auto_id=f"rule-{rule.pk}-%s"
+    )
+
+
+def _client_anchor(org: str, client_pk: int, contract_pk: int) -> str:
+    url = reverse("clients:client_detail", kwargs={"org": org, "pk": client_pk})
+    return f"{url}#contract-{contract_pk}"
+
+
+@require_http_methods(["GET", "POST"])
+def scope_rule_edit_view(request: HttpRequest, org: str, pk: int) -> HttpResponse:
+    """GET: the inline edit form (htmx) or a form page; ``?cancel=1`` gives the
+    read row back. POST: save, then the read row (htmx) or back to the client."""
+    require_role(request, *MANAGERS)
+    rule = scope_rule_get(organization=request.organization, pk=pk)
+    if rule is None:
+        raise Http404("No such scope rule.")
+    template = "clients/client_detail.html"
+    row_context = {"can_manage": True}
+    if request.method == "GET" and request.GET.get("cancel"):
+        if not request.htmx:
+            return redirect(_client_anchor(org, rule.contract.client_id, rule.contract_id))
+        return render(
+            request,
+            f"{template}#scope-rule-row",
+            {**row_context, "row": scope_rule_row(scope_rule=rule)},
+        )
+    form = _rule_form(rule, request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            rule = scope_rule_update_service(scope_rule=rule, data=form.cleaned_data)
+        except ValidationError as error:
+            add_service_errors(form, error)
+            rule.refresh_from_db()
+        else:
+            if request.htmx:
+                return render(
+                    request,
+                    f"{template}#scope-rule-row",
+                    {**row_context, "row": scope_rule_row(scope_rule=rule), "saved": True},
+                )
+            messages.success(request, f"Rule for “{rule.request_type.name}” saved.")
+            return redirect(_client_anchor(org, rule.contract.client_id, rule.contract_id))
+    if request.htmx:
+        return render(request, f"{template}#scope-rule-form", {"rule": rule, "form": form})
+    return _client_form_page(
+        request,
+        {
+            "title": f"{rule.contract}: rule for {rule.request_type.name}",
+            "form": form,
+            "action": reverse("clients:scope_rule_edit", kwargs={"org": org, "pk": pk}),
+            "cancel_url": _client_anchor(org, rule.contract.client_id, rule.contract_id),
+            "submit_label": "Save rule",
+        },
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def scope_rule_create_view(request: HttpRequest, org: str, pk: int) -> HttpResponse:
+    """Add a rule to a contract for a request type it has no rule for yet.
+    htmx gets the contract's rules section back."""
+    require_role(request, *MANAGERS)
+    contract = contract_get(organization=request.organization, pk=pk)
+    if contract is None:
+        raise Http404("No such contract.")
+    card = contract_card(organization=request.organization, contract=contract)
+    form = _add_rule_form(card, request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            rule = scope_rule_create(
+                organization=request.organization, contract=contract, **form.cleaned_data
+            )
+        except ValidationError as error:
+            add_service_errors(form, error)
+        else:
+            if not request.htmx:
+                messages.success(request, f"Rule for “{rule.request_type.name}” added.")
+                return redirect(_client_anchor(org, contract.client_id, contract.pk))
+            card = contract_card(organization=request.organization, contract=contract)
+            form = _add_rule_form(card)
+    if request.htmx:
+        return render(
+            request,
+            "clients/client_detail.html#contract-rules",
+            {"card": card, "add_form": form, "can_manage": True},
+        )
+    return _client_form_page(
+        request,
+        {
+            "title": f"{contract}: add a scope rule",
+            "form": form,
+            "action": reverse("clients:scope_rule_create", kwargs={"org": org, "pk": pk}),
+            "cancel_url": _client_anchor(org, contract.client_id, contract.pk),
+            "submit_label": "Add rule",
+            "empty_message": None
+            if card.unruled_request_types
+            else "Every active request type already has a rule in this contract.",
+        },
+    )
+
+
+# --- request types ----------------------------------------------------------
+@require_http_methods(["GET", "POST"])
+def request_type_list_view(request: HttpRequest, org: str) -> HttpResponse:
+    """The catalogue: everyone reads it; admins add to it."""
+    membership = require_role(request)
+    can_manage = membership.role in ADMINS
+    if request.method == "POST":
+        require_role(request, *ADMINS)
+    form = RequestTypeForm(request.POST or None) if can_manage else None
+    if request.method == "POST" and form.is_valid():
+        try:
+            request_type = request_type_create(
+                organization=request.organization, **form.cleaned_data
+            )
+        except ValidationError as error:
+            add_service_errors(form, error)
+        else:
+            messages.success(request, f"Request type “{request_type.name}” added.")
+            if not request.htmx:
+                return redirect("clients:request_type_list", org=org)
+            form = RequestTypeForm()
+    context = {
+        "request_types": request_type_list(organization=request.organization),
+        "form": form,
+        "can_manage": can_manage,
+    }
+    return render(
+        request,
+        _partial(request, "clients/request_type_list.html", "request-type-panel"),
+        context,
+    )
