@@ -3,6 +3,7 @@
 from django.urls import include, path
 from rest_framework.routers import DefaultRouter
 
+from billing.api import routes as billing_routes
 from clients.api import routes as clients_routes
 from msops.tenancy.api.views import MembershipViewSet, OrganizationView
 from tickets.api import routes as tickets_routes
@@ -12,6 +13,7 @@ router.include_root_view = False
 router.register("memberships", MembershipViewSet, basename="membership")
 clients_routes.register(router)
 tickets_routes.register(router)
+billing_routes.register(router)
 
 urlpatterns = [
     path("organization/", OrganizationView.as_view(), name="organization-detail"),

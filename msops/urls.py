@@ -11,6 +11,7 @@ tenant_patterns = [
     path("", include("msops.tenancy.urls")),
     path("clients/", include("clients.urls")),
     path("tickets/", include("tickets.urls")),
+    path("billing/", include("billing.urls")),
 ]
 
 urlpatterns = [
@@ -18,6 +19,8 @@ urlpatterns = [
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("o/<slug:org>/", include(tenant_patterns)),
+    # The client's signed, single-use approval link: no login, no organization URL.
+    path("client/", include("billing.urls_public")),
     path("api/v1/", include(("msops.api_urls", "api"), namespace="api")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api_schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api_schema"), name="api_docs"),

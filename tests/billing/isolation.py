@@ -11,10 +11,11 @@ from billing.models import (
     ReviewQueue,
     ScopeCheck,
 )
+from tests.billing import routes_decisions, routes_jobs
 from tests.factories import TicketFactory
-from tests.isolation_types import Route, collection, obj  # noqa: F401
+from tests.isolation_types import Route
 
-ROUTES: dict[str, Route] = {}
+ROUTES: dict[str, Route] = {**routes_decisions.ROUTES, **routes_jobs.ROUTES}
 
 
 def build(organization, tag: str, world: dict) -> dict:

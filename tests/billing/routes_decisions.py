@@ -1,0 +1,5 @@
+"""Isolation-test route classification for billing decisions pages and API."""
+
+from tests.isolation_types import Route, collection, exempt, obj  # noqa: F401
+
+ROUTES: dict[str, Route] = {}
