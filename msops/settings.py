@@ -84,6 +84,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "msops.tenancy.context_processors.tenancy",
+                "billing.context_processors.nav_counts",
             ],
             "builtins": ["template_partials.templatetags.partials"],
         },
