@@ -1,5 +1,15 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from . import views
 
 app_name = "tickets"
 
-urlpatterns: list = []
+# Included under /o/<slug:org>/tickets/: every view receives ``org`` first.
+urlpatterns = [
+    path("", views.ticket_list, name="ticket_list"),
+    path("new/", views.ticket_create, name="ticket_create"),
+    path("<int:pk>/", views.ticket_detail, name="ticket_detail"),
+    path("<int:pk>/time/", views.ticket_log_time, name="ticket_log_time"),
+    path("<int:pk>/update/", views.ticket_update, name="ticket_update"),
+    path("time-entries/<int:pk>/delete/", views.time_entry_delete, name="time_entry_delete"),
+]

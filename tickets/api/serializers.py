@@ -1,0 +1,164 @@
+"""Tickets API serializers. Input serializers only parse and check that
+related ids belong to the token's organization; the services apply the rules."""
+
+from rest_framework import serializers
+
+from clients.models import Client, RequestType
+from msops.tenancy.api.mixins import TenantPrimaryKeyRelatedField
+from msops.tenancy.models import Membership
+
+from ..models import BillingMoment, Ticket, TimeEntry
+from ..services import MAX_MINUTES_PER_ENTRY
+
+
+class TicketSerializer(serializers.ModelSerializer):
+    """A ticket. Opening (POST) needs client, request type and title; the
+    number, contract and SLA dues are set by the service. Changing (PUT/PATCH)
+    needs the ``version`` you read — a stale one is a 409 with the current
+    ticket — and may touch title, description, status, priority, phase and
+    assignee; client, request type, source and opening time stay as opened."""
+
+    FIXED_AFTER_OPENING = ("client", "request_type", "source", "opened_at")
+    SET_AFTER_OPENING = ("status", "phase")
+
+    client = TenantPrimaryKeyRelatedField(queryset=Client.objects)
+    client_name = serializers.CharField(source="client.name", read_only=True)
+    request_type = TenantPrimaryKeyRelatedField(queryset=RequestType.objects)
+    request_type_name = serializers.CharField(source="request_type.name", read_only=True)
+    assignee = TenantPrimaryKeyRelatedField(
+        queryset=Membership.objects, required=False, allow_null=True
+    )
+    opened_at = serializers.DateTimeField(
+        required=False, help_text="When the request came in, if earlier than now (imports)."
+    )
+    version = serializers.IntegerField(
+        min_value=1,
+        required=False,
+        help_text="Required when changing a ticket: the version you read.",
+    )
+
+    class Meta:
+        model = Ticket
+        fields = [
+            "id",
+            "number",
+            "title",
+            "description",
+            "client",
+            "client_name",
+            "contract",
+            "request_type",
+            "request_type_name",
+            "priority",
+            "status",
+            "phase",
+            "source",
+            "assignee",
+            "opened_by",
+            "opened_at",
+            "first_response_due",
+            "resolution_due",
+            "first_responded_at",
+            "resolved_at",
+            "classification",
+            "logged_minutes",
+            "version",
+            "updated_at",
+        ]
+        read_only_fields = [
+            "id",
+            "number",
+            "contract",
+            "opened_by",
+            "first_response_due",
+            "resolution_due",
+            "first_responded_at",
+            "resolved_at",
+            "classification",
+            "logged_minutes",
+            "updated_at",
+        ]
+
+    def validate(self, attrs):
+        errors = {}
+        if self.instance is None:
+            for field in self.SET_AFTER_OPENING:
+                default = Ticket._meta.get_field(field).default
+                if field in attrs and attrs[field] != default:
+                    errors[field] = f"A ticket opens as “{default}”; change it after opening."
+            attrs.pop("version", None)
+        else:
+            if "version" not in attrs:
+                errors["version"] = "Send the version of the ticket you read."
+            for field in self.FIXED_AFTER_OPENING:
+                if field in attrs and attrs[field] != getattr(self.instance, field):
+                    errors[field] = "This can't be changed after the ticket is opened."
+                attrs.pop(field, None)
+        if errors:
+            raise serializers.ValidationError(errors)
+        return attrs
+
+
+class TicketConflictSerializer(serializers.Serializer):
+    detail = serializers.CharField()
+    current = TicketSerializer()
+
+
+class TimeEntrySerializer(serializers.ModelSerializer):
+    ticket_number = serializers.IntegerField(source="ticket.number", read_only=True)
+    person_username = serializers.CharField(source="person.user.username", read_only=True)
+
+    class Meta:
+        model = TimeEntry
+        fields = [
+            "id",
+            "ticket",
+            "ticket_number",
+            "person",
+            "person_username",
+            "work_date",
+            "minutes",
+            "notes",
+            "entered_at",
+            "billing_status",
+            "rate",
+            "cost_rate",
+            "locked",
+        ]
+        read_only_fields = fields
+
+
+class TimeEntryCreateSerializer(serializers.Serializer):
+    """Log time. ``person`` defaults to the token's member; send an
+    ``Idempotency-Key`` header so a retried request never logs twice."""
+
+    ticket = TenantPrimaryKeyRelatedField(queryset=Ticket.objects)
+    person = TenantPrimaryKeyRelatedField(queryset=Membership.objects, required=False)
+    work_date = serializers.DateField()
+    minutes = serializers.IntegerField(min_value=1, max_value=MAX_MINUTES_PER_ENTRY)
+    notes = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+class TimeEntryUpdateSerializer(serializers.Serializer):
+    work_date = serializers.DateField(required=False)
+    minutes = serializers.IntegerField(min_value=1, max_value=MAX_MINUTES_PER_ENTRY, required=False)
+    notes = serializers.CharField(required=False, allow_blank=True)
+
+
+class BillingMomentSerializer(serializers.ModelSerializer):
+    ticket_number = serializers.IntegerField(source="ticket.number", read_only=True)
+
+    class Meta:
+        model = BillingMoment
+        fields = [
+            "id",
+            "ticket",
+            "ticket_number",
+            "kind",
+            "status",
+            "detail",
+            "raised_by",
+            "created_at",
+            "decided_at",
+        ]
+        read_only_fields = fields

@@ -1,0 +1,232 @@
+"""Tickets API: tickets and time entries (read/write through the services),
+billing moments (read). The organization always comes from the token."""
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import mixins, status, viewsets
+from rest_framework.exceptions import APIException, ErrorDetail, PermissionDenied
+from rest_framework.response import Response
+
+from billing.services import time_entry_log
+from msops.tenancy.api.mixins import TenantViewSetMixin
+from msops.tenancy.roles import MANAGERS
+
+from ..models import BillingMoment, Ticket, TimeEntry
+from ..selectors import billing_moment_list, ticket_list, time_entry_list
+from ..services import (
+    TICKET_WRITERS,
+    TicketConflict,
+    ticket_delete,
+    ticket_open,
+    ticket_update,
+    time_entry_delete,
+    time_entry_update,
+)
+from .filters import BillingMomentFilter, TicketFilter, TimeEntryFilter
+from .serializers import (
+    BillingMomentSerializer,
+    TicketConflictSerializer,
+    TicketSerializer,
+    TimeEntryCreateSerializer,
+    TimeEntrySerializer,
+    TimeEntryUpdateSerializer,
+)
+
+IDEMPOTENCY_HEADER = "Idempotency-Key"
+
+
+class TicketVersionConflict(APIException):
+    """409: the ticket changed since the client read it. The body carries the
+    ticket as it is now, so the client can show it and retry."""
+
+    status_code = status.HTTP_409_CONFLICT
+    default_detail = (
+        "The ticket was changed by someone else since you read it; nothing was saved. "
+        "Here it is now: apply your change to this version."
+    )
+    default_code = "conflict"
+
+    def __init__(self, current: dict):
+        super().__init__()
+        # Set after __init__ so the ticket's numbers stay numbers in the body.
+        self.detail = {
+            "detail": ErrorDetail(self.default_detail, code=self.default_code),
+            "current": current,
+        }
+
+
+CONFLICT_RESPONSE = OpenApiResponse(
+    TicketConflictSerializer,
+    description="Stale version: nothing was saved; ``current`` is the ticket as it is now.",
+)
+
+
+class TicketViewSet(TenantViewSetMixin, viewsets.ModelViewSet):
+    """Tickets of the token's organization. Opening allocates the number,
+    resolves the contract and its SLA dues; changes need the ``version`` you
+    read (409 otherwise). Finance reads; only managers delete, and only
+    tickets without time logged."""
+
+    queryset = Ticket.objects.none()
+    serializer_class = TicketSerializer
+    filterset_class = TicketFilter
+    ordering_fields = [
+        "number",
+        "title",
+        "opened_at",
+        "updated_at",
+        "resolution_due",
+        "logged_minutes",
+        "priority_rank",
+        "status_rank",
+    ]
+    write_roles = TICKET_WRITERS
+    action_roles = {"destroy": MANAGERS}
+
+    def get_tenant_queryset(self, organization):
+        return ticket_list(organization=organization)
+
+    def _output(self, ticket: Ticket) -> dict:
+        fresh = ticket_list(organization=self.request.organization).get(pk=ticket.pk)
+        return TicketSerializer(fresh, context=self.get_serializer_context()).data
+
+    def create(self, request, *args, **kwargs):
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        ticket = ticket_open(
+            organization=request.organization,
+            opened_by=request.membership,
+            **serializer.validated_data,
+        )
+        return Response(self._output(ticket), status=status.HTTP_201_CREATED)
+
+    @extend_schema(responses={200: TicketSerializer, 409: CONFLICT_RESPONSE})
+    def update(self, request, *args, **kwargs):
+        ticket = self.get_object()
+        # PUT and PATCH alike: only what is sent changes; ``version`` is required.
+        serializer = self.get_serializer(ticket, data=request.data, partial=True)
+        serializer.is_valid(raise_exception=True)
+        changes = dict(serializer.validated_data)
+        version = changes.pop("version")
+        try:
+            ticket = ticket_update(
+                ticket=ticket, actor=request.membership, version=version, **changes
+            )
+        except TicketConflict as conflict:
+            raise TicketVersionConflict(
+                TicketSerializer(conflict.current, context=self.get_serializer_context()).data
+            ) from None
+        return Response(self._output(ticket))
+
+    @extend_schema(responses={200: TicketSerializer, 409: CONFLICT_RESPONSE})
+    def partial_update(self, request, *args, **kwargs):
+        return self.update(request, *args, **kwargs)
+
+    def perform_destroy(self, instance):
+        ticket_delete(ticket=instance)
+
+
+def _require_own_entry(request, entry: TimeEntry) -> None:
+    if request.membership.role not in MANAGERS and entry.person_id != request.membership.pk:
+        raise PermissionDenied("You may change only your own time entries.")
+
+
+class TimeEntryViewSet(TenantViewSetMixin, viewsets.ModelViewSet):
+    """Time entries of the token's organization. Logging snapshots the rate
+    in force on the work date; locked entries (closed billing period) refuse
+    changes. Developers log and change their own time; account managers and
+    admins anyone's; finance reads."""
+
+    queryset = TimeEntry.objects.none()
+    serializer_class = TimeEntrySerializer
+    filterset_class = TimeEntryFilter
+    ordering_fields = ["work_date", "entered_at", "minutes"]
+    write_roles = TICKET_WRITERS
+
+    def get_tenant_queryset(self, organization):
+        return time_entry_list(organization=organization)
+
+    def _output(self, entry: TimeEntry) -> dict:
+        fresh = time_entry_list(organization=self.request.organization).get(pk=entry.pk)
+        return TimeEntrySerializer(fresh, context=self.get_serializer_context()).data
+
+    @extend_schema(
+        request=TimeEntryCreateSerializer,
+        parameters=[
+            OpenApiParameter(
+                name=IDEMPOTENCY_HEADER,
+                type=OpenApiTypes.STR,
+                location=OpenApiParameter.HEADER,
+                required=False,
+                description=(
+                    "A unique key per entry (e.g. a UUID, at most 100 characters). Repeating "
+                    "a request with the same key returns the entry it logged (200) instead of "
+                    "logging the time twice."
+                ),
+            )
+        ],
+        responses={
+            201: OpenApiResponse(TimeEntrySerializer, description="Logged."),
+            200: OpenApiResponse(
+                TimeEntrySerializer, description="Replayed: this key had already logged it."
+            ),
+        },
+    )
+    def create(self, request, *args, **kwargs):
+        serializer = TimeEntryCreateSerializer(
+            data=request.data, context=self.get_serializer_context()
+        )
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        person = data.get("person") or request.membership
+        if person.pk != request.membership.pk and request.membership.role not in MANAGERS:
+            raise PermissionDenied("You may log time only for yourself.")
+        logged = time_entry_log(
+            ticket=data["ticket"],
+            person=person,
+            work_date=data["work_date"],
+            minutes=data["minutes"],
+            notes=data.get("notes", ""),
+            idempotency_key=request.headers.get(IDEMPOTENCY_HEADER),
+        )
+        if logged.replayed:
+            return Response(
+                self._output(logged.entry),
+                status=status.HTTP_200_OK,
+                headers={"Idempotent-Replayed": "true"},
+            )
+        return Response(self._output(logged.entry), status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=TimeEntryUpdateSerializer, responses={200: TimeEntrySerializer})
+    def update(self, request, *args, **kwargs):
+        entry = self.get_object()
+        _require_own_entry(request, entry)
+        serializer = TimeEntryUpdateSerializer(
+            data=request.data, context=self.get_serializer_context()
+        )
+        serializer.is_valid(raise_exception=True)
+        entry = time_entry_update(entry=entry, **serializer.validated_data)
+        return Response(self._output(entry))
+
+    @extend_schema(request=TimeEntryUpdateSerializer, responses={200: TimeEntrySerializer})
+    def partial_update(self, request, *args, **kwargs):
+        return self.update(request, *args, **kwargs)
+
+    def perform_destroy(self, instance):
+        _require_own_entry(self.request, instance)
+        time_entry_delete(entry=instance)
+
+
+class BillingMomentViewSet(
+    TenantViewSetMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
+):
+    """Billing moments: events that prompt a billing decision, open until
+    decided. Read-only here; they are raised by the services."""
+
+    queryset = BillingMoment.objects.none()
+    serializer_class = BillingMomentSerializer
+    filterset_class = BillingMomentFilter
+    ordering_fields = ["created_at", "decided_at"]
+
+    def get_tenant_queryset(self, organization):
+        return billing_moment_list(organization=organization)

@@ -1,0 +1,162 @@
+"""Forms of the ticket pages. They parse input; the rules live in the services
+(tickets/services/), whose field errors are shown on the same fields."""
+
+import re
+
+from django import forms
+from django.core.exceptions import ValidationError
+
+from clients.models import Priority
+
+from .models import Ticket
+from .selectors import (
+    OPEN,
+    ticket_assignee_choices,
+    ticket_client_choices,
+    ticket_request_type_choices,
+)
+
+
+class MemberChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj) -> str:
+        return obj.user.get_full_name() or obj.user.get_username()
+
+
+def add_service_errors(form: forms.Form, error: ValidationError) -> None:
+    """Show a service's ValidationError on the form: known fields on their
+    field, anything else above the form."""
+    if not hasattr(error, "error_dict"):
+        form.add_error(None, error)
+        return
+    for field, messages in error.message_dict.items():
+        form.add_error(field if field in form.fields else None, messages)
+
+
+_HOURS_MINUTES = re.compile(r"^(?P<h>\d{1,3}):(?P<m>\d{1,2})$")
+_UNITS = re.compile(r"^(?:(?P<h>\d{1,3})\s*h)?\s*(?:(?P<m>\d{1,5})\s*m(?:in)?)?$")
+
+
+def parse_minutes(value: str) -> int:
+    """ "45" → 45, "1:30" → 90, "1h 30m" → 90, "-5" → -5 (the service refuses it)."""
+    text = (value or "").strip().lower()
+    if re.fullmatch(r"[-+]?\d{1,6}", text):
+        return int(text)
+    match = _HOURS_MINUTES.match(text)
+    if match and int(match["m"]) < 60:
+        return int(match["h"]) * 60 + int(match["m"])
+    match = _UNITS.match(text)
+    if text and match and (match["h"] or match["m"]):
+        return int(match["h"] or 0) * 60 + int(match["m"] or 0)
+    raise ValidationError("Enter minutes (45) or hours:minutes (1:30).", code="invalid")
+
+
+class MinutesField(forms.Field):
+    """Whole minutes, typed as 45, 1:30 or 1h 30m. The range (1..1440) is the
+    service's rule, so its message is the one shown."""
+
+    widget = forms.TextInput
+
+    def to_python(self, value):
+        value = str(value).strip() if value is not None else ""
+        if value in self.empty_values:
+            return None
+        return parse_minutes(value)
+
+
+class TicketFilterForm(forms.Form):
+    """The list page's filters. Invalid values are shown and ignored."""
+
+    STATUS_CHOICES = [("", "Any status"), (OPEN, "Open"), *Ticket.Status.choices]
+    PRIORITY_CHOICES = [("", "Any priority"), *Priority.choices]
+    MOMENT_CHOICES = [("", "Any"), (OPEN, "With open billing moments")]
+
+    q = forms.CharField(required=False, max_length=100, label="Search title or number")
+    client = forms.ModelChoiceField(queryset=None, required=False, empty_label="Any client")
+    status = forms.ChoiceField(choices=STATUS_CHOICES, required=False)
+    assignee = MemberChoiceField(queryset=None, required=False, empty_label="Anyone")
+    request_type = forms.ModelChoiceField(
+        queryset=None, required=False, empty_label="Any request type"
+    )
+    priority = forms.ChoiceField(choices=PRIORITY_CHOICES, required=False)
+    moments = forms.ChoiceField(choices=MOMENT_CHOICES, required=False, label="Billing moments")
+    mine = forms.BooleanField(required=False, label="Assigned to me")
+    my_clients = forms.BooleanField(required=False, label="My clients")
+    unassigned = forms.BooleanField(required=False, label="Unassigned")
+    sort = forms.CharField(required=False, widget=forms.HiddenInput)
+
+    def __init__(self, *args, organization, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["client"].queryset = ticket_client_choices(organization=organization)
+        self.fields["assignee"].queryset = ticket_assignee_choices(organization=organization)
+        self.fields["request_type"].queryset = ticket_request_type_choices(
+            organization=organization
+        )
+
+    def filters(self) -> dict:
+        """The valid filters, ready for ``ticket_list`` (after ``is_valid()``)."""
+        data = self.cleaned_data
+        return {
+            "client": data.get("client"),
+            "status": data.get("status") or None,
+            "assignee": data.get("assignee"),
+            "request_type": data.get("request_type"),
+            "priority": data.get("priority") or None,
+            "with_open_moments": data.get("moments") == OPEN,
+            "unassigned": bool(data.get("unassigned")),
+            "search": data.get("q") or "",
+        }
+
+
+class TicketForm(forms.Form):
+    client = forms.ModelChoiceField(queryset=None)
+    request_type = forms.ModelChoiceField(queryset=None)
+    title = forms.CharField(max_length=200)
+    description = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 4}))
+    priority = forms.ChoiceField(choices=Priority.choices, initial=Priority.NORMAL)
+    source = forms.ChoiceField(choices=Ticket.Source.choices, initial=Ticket.Source.PORTAL)
+    assignee = MemberChoiceField(queryset=None, required=False, empty_label="Nobody yet")
+
+    def __init__(self, *args, organization, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["client"].queryset = ticket_client_choices(organization=organization)
+        self.fields["request_type"].queryset = ticket_request_type_choices(
+            organization=organization
+        )
+        self.fields["assignee"].queryset = ticket_assignee_choices(organization=organization)
+
+
+class TicketUpdateForm(forms.Form):
+    status = forms.ChoiceField(choices=Ticket.Status.choices)
+    priority = forms.ChoiceField(choices=Priority.choices)
+    phase = forms.ChoiceField(choices=Ticket.Phase.choices)
+    assignee = MemberChoiceField(queryset=None, required=False, empty_label="Nobody")
+    version = forms.IntegerField(widget=forms.HiddenInput)
+
+    def __init__(self, *args, organization, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["assignee"].queryset = ticket_assignee_choices(organization=organization)
+
+    @classmethod
+    def for_ticket(cls, ticket: Ticket, *, organization) -> "TicketUpdateForm":
+        return cls(
+            organization=organization,
+            initial={
+                "status": ticket.status,
+                "priority": ticket.priority,
+                "phase": ticket.phase,
+                "assignee": ticket.assignee_id,
+                "version": ticket.version,
+            },
+        )
+
+
+class LogTimeForm(forms.Form):
+    work_date = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}), label="Date")
+    minutes = MinutesField(
+        label="Time",
+        help_text="Minutes (45) or hours:minutes (1:30).",
+        widget=forms.TextInput(attrs={"placeholder": "0:30", "maxlength": 12}),
+    )
+    notes = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    # A fresh key per rendered form: a double submit logs the time once.
+    idempotency_key = forms.CharField(required=False, max_length=100, widget=forms.HiddenInput)

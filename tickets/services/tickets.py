@@ -1,0 +1,289 @@
+"""Opening, changing and deleting tickets."""
+
+import datetime
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import F, Max, ProtectedError
+from django.utils import timezone
+
+from clients.models import Client, Priority, RequestType, SLATarget
+from clients.rules import contract_in_force
+from msops.tenancy.models import Membership, Organization
+
+from ..models import BillingMoment, Ticket, TimeEntry
+from ..selectors import ticket_rule
+from ._common import belongs, check_assignee, check_choice
+
+TICKET_UPDATABLE = frozenset({"status", "priority", "assignee", "title", "description", "phase"})
+
+
+class TicketConflict(Exception):
+    """The ticket changed since the caller read it (stale ``version``).
+    ``current`` is the ticket as it is now; nothing was saved."""
+
+    def __init__(self, current: Ticket):
+        self.current = current
+        super().__init__(
+            f"Ticket #{current.number} was changed by someone else (now version {current.version})."
+        )
+
+    @property
+    def ticket(self) -> Ticket:
+        return self.current
+
+
+def _sla_dues(
+    *, ticket_contract, organization_id: int, priority: str, opened_at: datetime.datetime
+) -> tuple[datetime.datetime | None, datetime.datetime | None]:
+    if ticket_contract is None:
+        return None, None
+    target = SLATarget.objects.filter(
+        organization=organization_id, contract=ticket_contract, priority=priority
+    ).first()
+    if target is None:
+        return None, None
+    return (
+        opened_at + datetime.timedelta(minutes=target.first_response_minutes),
+        opened_at + datetime.timedelta(minutes=target.resolution_minutes),
+    )
+
+
+def validate_ticket_opening(
+    *,
+    organization: Organization,
+    opened_by: Membership | None,
+    client: Client | None,
+    request_type: RequestType | None,
+    title: str,
+    priority: str,
+    source: str,
+    assignee: Membership | None,
+    opened_at: datetime.datetime | None,
+) -> None:
+    """The rules of :func:`ticket_open`, for forms that want them before saving."""
+    org_id = organization.pk
+    errors: dict[str, str] = {}
+    title = (title or "").strip()
+    if not title:
+        errors["title"] = "Give the ticket a short title."
+    elif len(title) > 200:
+        errors["title"] = "Keep the title under 200 characters."
+    if not belongs(client, org_id):
+        errors["client"] = "Choose a client of this organization."
+    elif client.status == Client.Status.ENDED:
+        errors["client"] = "This client has ended; tickets can no longer be opened for it."
+    if not belongs(request_type, org_id):
+        errors["request_type"] = "Choose a request type of this organization."
+    elif not request_type.is_active:
+        errors["request_type"] = "This request type is no longer in use."
+    check_choice(errors, "priority", priority, Priority.values, "priority")
+    check_choice(errors, "source", source, Ticket.Source.values, "source")
+    check_assignee(errors, assignee, org_id)
+    if opened_by is not None and not belongs(opened_by, org_id):
+        errors["opened_by"] = "Only a member of this organization can open its tickets."
+    if opened_at is not None and opened_at > timezone.now() + datetime.timedelta(minutes=5):
+        errors["opened_at"] = "A ticket can't be opened in the future."
+    if errors:
+        raise ValidationError(errors)
+
+
+@transaction.atomic
+def ticket_open(
+    *,
+    organization: Organization,
+    opened_by: Membership | None,
+    client: Client,
+    request_type: RequestType,
+    title: str,
+    description: str = "",
+    priority: str = Priority.NORMAL,
+    source: str = Ticket.Source.PORTAL,
+    assignee: Membership | None = None,
+    opened_at: datetime.datetime | None = None,
+) -> Ticket:
+    """Open a ticket: the next number of the organization, the client's
+    contract in force on the opening date, SLA dues from that contract, and a
+    “ticket opened” billing moment."""
+    org_id = organization.pk
+    now = timezone.now()
+    opened_at = opened_at or now
+    title = (title or "").strip()
+    validate_ticket_opening(
+        organization=organization,
+        opened_by=opened_by,
+        client=client,
+        request_type=request_type,
+        title=title,
+        priority=priority,
+        source=source,
+        assignee=assignee,
+        opened_at=opened_at,
+    )
+
+    # Serialize numbering per organization: lock its row, then max + 1.
+    Organization.objects.select_for_update().only("pk").get(pk=org_id)
+    last = Ticket.objects.filter(organization=org_id).aggregate(last=Max("number"))["last"]
+
+    opened_on = timezone.localtime(opened_at, organization.tzinfo).date()
+    contract = contract_in_force(client=client, on=opened_on)
+    first_response_due, resolution_due = _sla_dues(
+        ticket_contract=contract, organization_id=org_id, priority=priority, opened_at=opened_at
+    )
+    ticket = Ticket.objects.create(
+        organization=organization,
+        number=(last or 0) + 1,
+        title=title,
+        description=description or "",
+        client=client,
+        contract=contract,
+        request_type=request_type,
+        priority=priority,
+        source=source,
+        assignee=assignee,
+        opened_by=opened_by,
+        opened_at=opened_at,
+        first_response_due=first_response_due,
+        resolution_due=resolution_due,
+    )
+    rule = ticket_rule(ticket=ticket, on=opened_on)
+    BillingMoment.objects.create(
+        organization=organization,
+        ticket=ticket,
+        kind=BillingMoment.Kind.TICKET_OPENED,
+        detail=rule.in_plain_words[:300],
+        raised_by=opened_by,
+        created_at=opened_at,
+    )
+    return ticket
+
+
+def ticket_update(*, ticket: Ticket, actor: Membership | None, version: int, **changes) -> Ticket:
+    """Change status, priority, assignee, title, description or phase, if the
+    caller saw the current ``version``; otherwise :class:`TicketConflict`.
+
+    Resolving (or closing) sets ``resolved_at``; reopening clears it. Leaving
+    “new” for the first time records the first response. A priority change
+    recomputes the SLA dues; moving to implementation raises a billing moment."""
+    unknown = set(changes) - TICKET_UPDATABLE
+    if unknown:
+        raise TypeError(f"ticket_update cannot change {sorted(unknown)}")
+    org_id = ticket.organization_id
+    errors: dict[str, str] = {}
+    if actor is not None and not belongs(actor, org_id):
+        errors["actor"] = "Only a member of this organization can change its tickets."
+    if "status" in changes:
+        check_choice(errors, "status", changes["status"], Ticket.Status.values, "status")
+    if "priority" in changes:
+        check_choice(errors, "priority", changes["priority"], Priority.values, "priority")
+    if "phase" in changes:
+        check_choice(errors, "phase", changes["phase"], Ticket.Phase.values, "phase")
+    if "assignee" in changes and getattr(changes["assignee"], "pk", None) != ticket.assignee_id:
+        check_assignee(errors, changes["assignee"], org_id)
+    if "title" in changes:
+        changes["title"] = (changes["title"] or "").strip()
+        if not changes["title"]:
+            errors["title"] = "Give the ticket a short title."
+        elif len(changes["title"]) > 200:
+            errors["title"] = "Keep the title under 200 characters."
+    if "description" in changes:
+        changes["description"] = changes["description"] or ""
+    try:
+        version = int(version)
+    except (TypeError, ValueError):
+        errors["version"] = "Send the version of the ticket you are changing."
+    if errors:
+        raise ValidationError(errors)
+
+    with transaction.atomic():
+        # Optimistic lock: read without locking, write only if nobody wrote
+        # in between (UPDATE … WHERE version = the version the caller saw).
+        current = Ticket.objects.select_related("contract").get(organization=org_id, pk=ticket.pk)
+        if current.version != version:
+            raise TicketConflict(_ticket_now(ticket))
+        now = timezone.now()
+        fields = dict(changes)
+        if "assignee" in fields:
+            assignee = fields.pop("assignee")
+            fields["assignee_id"] = assignee.pk if assignee is not None else None
+        status = changes.get("status", current.status)
+        if status in (Ticket.Status.RESOLVED, Ticket.Status.CLOSED):
+            if current.resolved_at is None:
+                fields["resolved_at"] = now
+        elif current.resolved_at is not None:
+            fields["resolved_at"] = None  # reopened
+        if (
+            status != Ticket.Status.NEW
+            and current.status == Ticket.Status.NEW
+            and current.first_responded_at is None
+        ):
+            fields["first_responded_at"] = now
+        if "priority" in changes and changes["priority"] != current.priority:
+            fields["first_response_due"], fields["resolution_due"] = _sla_dues(
+                ticket_contract=current.contract,
+                organization_id=org_id,
+                priority=changes["priority"],
+                opened_at=current.opened_at,
+            )
+        updated = Ticket.objects.filter(organization=org_id, pk=ticket.pk, version=version).update(
+            **fields, version=F("version") + 1, updated_at=now
+        )
+        if not updated:
+            raise TicketConflict(_ticket_now(ticket))
+        if (
+            changes.get("phase") == Ticket.Phase.IMPLEMENTATION
+            and current.phase != Ticket.Phase.IMPLEMENTATION
+        ):
+            _moment_raise(
+                ticket=current,
+                kind=BillingMoment.Kind.PHASE_CHANGE,
+                detail="Work moved from investigation to implementation.",
+                raised_by=actor,
+            )
+    return _ticket_now(ticket)
+
+
+def _ticket_now(ticket: Ticket) -> Ticket:
+    return Ticket.objects.select_related(
+        "client", "contract", "request_type", "assignee__user", "opened_by__user"
+    ).get(organization=ticket.organization_id, pk=ticket.pk)
+
+
+def _moment_raise(*, ticket: Ticket, kind: str, detail: str, raised_by) -> BillingMoment:
+    """One open moment per ticket and kind: an open one is returned as is."""
+    existing = BillingMoment.objects.filter(
+        organization=ticket.organization_id,
+        ticket=ticket,
+        kind=kind,
+        status=BillingMoment.Status.OPEN,
+    ).first()
+    if existing is not None:
+        return existing
+    return BillingMoment.objects.create(
+        organization_id=ticket.organization_id,
+        ticket=ticket,
+        kind=kind,
+        detail=detail[:300],
+        raised_by=raised_by,
+    )
+
+
+@transaction.atomic
+def ticket_delete(*, ticket: Ticket) -> None:
+    """Delete a ticket opened by mistake. A ticket with time logged is
+    evidence for billing: resolve or close it instead."""
+    org_id = ticket.organization_id
+    locked = Ticket.objects.select_for_update().get(organization=org_id, pk=ticket.pk)
+    if (
+        locked.logged_minutes
+        or TimeEntry.objects.filter(organization=org_id, ticket=ticket).exists()
+    ):
+        raise ValidationError("This ticket has time logged; close it instead of deleting it.")
+    try:
+        with transaction.atomic():
+            BillingMoment.objects.filter(organization=org_id, ticket=ticket).delete()
+            locked.delete()
+    except ProtectedError:
+        raise ValidationError(
+            "Billing records refer to this ticket; close it instead of deleting it."
+        ) from None

@@ -1,0 +1,216 @@
+"""Logging, correcting and deleting time entries. The ticket's
+``logged_minutes`` is kept in the same transaction, so no page sums entries."""
+
+import datetime
+from typing import NamedTuple
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from msops.tenancy.models import Membership, Organization
+
+from ..models import Classification, Ticket, TimeEntry
+from ..selectors import ticket_rule
+from ._common import belongs, organization_today
+
+MAX_MINUTES_PER_ENTRY = 24 * 60
+LOCKED_MESSAGE = "This entry is locked: its billing period is closed."
+
+# The ticket's classification (latest billing decision) → a new entry's status.
+BILLING_STATUS_FOR_CLASSIFICATION = {
+    "": TimeEntry.BillingStatus.UNDECIDED,
+    Classification.INCLUDED: TimeEntry.BillingStatus.INCLUDED,
+    Classification.BILLABLE: TimeEntry.BillingStatus.BILLABLE,
+    Classification.NEEDS_APPROVAL: TimeEntry.BillingStatus.PENDING_APPROVAL,
+    Classification.UNCLEAR: TimeEntry.BillingStatus.UNCLEAR,
+}
+
+
+class LoggedTime(NamedTuple):
+    """What :func:`time_entry_create` did: ``replayed`` is True when the
+    idempotency key had already logged this entry and nothing new was saved."""
+
+    entry: TimeEntry
+    replayed: bool
+
+
+def _check_minutes(errors: dict, minutes) -> None:
+    if isinstance(minutes, bool) or not isinstance(minutes, int):
+        errors["minutes"] = "Enter whole minutes, e.g. 45 or 1:30."
+    elif minutes < 1:
+        errors["minutes"] = "Log at least 1 minute."
+    elif minutes > MAX_MINUTES_PER_ENTRY:
+        errors["minutes"] = "One entry can be at most 24 hours (1440 minutes)."
+
+
+def _check_work_date(errors: dict, work_date, organization: Organization) -> None:
+    if not isinstance(work_date, datetime.date) or isinstance(work_date, datetime.datetime):
+        errors["work_date"] = "Enter the date the work was done."
+        return
+    today = organization_today(organization)
+    if work_date > today:
+        errors["work_date"] = (
+            f"Time can't be logged for a future date (today is {today:%Y-%m-%d} "
+            f"in {organization.timezone})."
+        )
+
+
+def validate_time(*, organization: Organization, work_date, minutes) -> None:
+    """The rules for logged time (1..1440 whole minutes, not in the future in
+    the organization's timezone), for forms that want them before saving."""
+    errors: dict[str, str] = {}
+    _check_minutes(errors, minutes)
+    _check_work_date(errors, work_date, organization)
+    if errors:
+        raise ValidationError(errors)
+
+
+def _rate_on(ticket: Ticket, work_date: datetime.date):
+    return ticket_rule(ticket=ticket, on=work_date).rate
+
+
+def _clean_key(errors: dict, idempotency_key) -> str | None:
+    if idempotency_key is None:
+        return None
+    key = str(idempotency_key).strip()
+    if not key:
+        return None
+    if len(key) > 100:
+        errors["idempotency_key"] = "An idempotency key has at most 100 characters."
+    return key
+
+
+def _replay(*, organization_id: int, person: Membership, key: str, ticket: Ticket) -> LoggedTime:
+    entry = TimeEntry.objects.get(organization=organization_id, person=person, idempotency_key=key)
+    if entry.ticket_id != ticket.pk:
+        raise ValidationError(
+            {"idempotency_key": "This key already logged time on another ticket; use a new key."}
+        )
+    return LoggedTime(entry=entry, replayed=True)
+
+
+def time_entry_create(
+    *,
+    ticket: Ticket,
+    person: Membership,
+    work_date: datetime.date,
+    minutes: int,
+    notes: str = "",
+    idempotency_key: str | None = None,
+    entered_at: datetime.datetime | None = None,
+) -> LoggedTime:
+    """Log ``minutes`` of ``person``'s work on ``work_date``.
+
+    The billing rate in force on the work date and the person's cost rate are
+    snapshotted; the billing status follows the ticket's classification. A
+    repeated ``idempotency_key`` of the same person returns the entry it
+    logged (``replayed=True``) instead of logging twice."""
+    org_id = ticket.organization_id
+    errors: dict[str, str] = {}
+    if not belongs(person, org_id):
+        errors["person"] = "Choose a member of this organization."
+    _check_minutes(errors, minutes)
+    _check_work_date(errors, work_date, ticket.organization)
+    key = _clean_key(errors, idempotency_key)
+    if errors:
+        raise ValidationError(errors)
+
+    with transaction.atomic():
+        if key is not None and (
+            TimeEntry.objects.filter(
+                organization=org_id, person=person, idempotency_key=key
+            ).exists()
+        ):
+            return _replay(organization_id=org_id, person=person, key=key, ticket=ticket)
+        try:
+            with transaction.atomic():
+                locked = (
+                    Ticket.objects.select_for_update(of=("self",))
+                    .select_related("client", "request_type", "contract")
+                    .get(organization=org_id, pk=ticket.pk)
+                )
+                entry = TimeEntry.objects.create(
+                    organization_id=org_id,
+                    ticket=locked,
+                    person=person,
+                    work_date=work_date,
+                    minutes=minutes,
+                    notes=(notes or "").strip(),
+                    entered_at=entered_at or timezone.now(),
+                    billing_status=BILLING_STATUS_FOR_CLASSIFICATION.get(
+                        locked.classification, TimeEntry.BillingStatus.UNDECIDED
+                    ),
+                    rate=_rate_on(locked, work_date),
+                    cost_rate=person.cost_rate,
+                    idempotency_key=key,
+                )
+                Ticket.objects.filter(organization=org_id, pk=ticket.pk).update(
+                    logged_minutes=F("logged_minutes") + minutes
+                )
+        except IntegrityError:
+            if key is None:
+                raise
+            # A concurrent request with the same key won the race.
+            return _replay(organization_id=org_id, person=person, key=key, ticket=ticket)
+    ticket.logged_minutes = locked.logged_minutes + minutes
+    return LoggedTime(entry=entry, replayed=False)
+
+
+def _lock_entry(entry: TimeEntry) -> TimeEntry:
+    current = (
+        TimeEntry.objects.select_for_update(of=("self",))
+        .select_related("ticket__client", "ticket__request_type", "ticket__contract")
+        .get(organization=entry.organization_id, pk=entry.pk)
+    )
+    if current.locked:
+        raise ValidationError(LOCKED_MESSAGE, code="locked")
+    return current
+
+
+@transaction.atomic
+def time_entry_update(
+    *,
+    entry: TimeEntry,
+    work_date: datetime.date | None = None,
+    minutes: int | None = None,
+    notes: str | None = None,
+) -> TimeEntry:
+    """Correct an entry's date, minutes or notes (``None``: unchanged). A new
+    work date takes the rate in force on that date. Locked entries refuse."""
+    current = _lock_entry(entry)
+    errors: dict[str, str] = {}
+    if minutes is not None:
+        _check_minutes(errors, minutes)
+    if work_date is not None:
+        _check_work_date(errors, work_date, current.ticket.organization)
+    if errors:
+        raise ValidationError(errors)
+    update_fields = []
+    if minutes is not None and minutes != current.minutes:
+        Ticket.objects.filter(organization=current.organization_id, pk=current.ticket_id).update(
+            logged_minutes=F("logged_minutes") + (minutes - current.minutes)
+        )
+        current.minutes = minutes
+        update_fields.append("minutes")
+    if work_date is not None and work_date != current.work_date:
+        current.work_date = work_date
+        current.rate = _rate_on(current.ticket, work_date)
+        update_fields += ["work_date", "rate"]
+    if notes is not None:
+        current.notes = notes.strip()
+        update_fields.append("notes")
+    if update_fields:
+        current.save(update_fields=update_fields)
+    return current
+
+
+@transaction.atomic
+def time_entry_delete(*, entry: TimeEntry) -> None:
+    """Remove an entry logged by mistake; locked entries refuse."""
+    current = _lock_entry(entry)
+    Ticket.objects.filter(organization=current.organization_id, pk=current.ticket_id).update(
+        logged_minutes=F("logged_minutes") - current.minutes
+    )
+    current.delete()

@@ -1,0 +1,280 @@
+"""Ticket pages: list, new ticket, ticket page with its work, logging time,
+changing status/priority/assignee. htmx requests get the named partial the
+same view renders in full otherwise (one access check for both)."""
+
+import uuid
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from billing import services as billing_services
+from msops.tenancy.roles import MANAGERS, require_role
+
+from . import selectors, services
+from .forms import LogTimeForm, TicketFilterForm, TicketForm, TicketUpdateForm, add_service_errors
+from .models import Ticket, TimeEntry
+from .selectors import ticket_sort_key
+from .services import TICKET_WRITERS, TicketConflict, organization_today
+
+PAGE_SIZE = 25
+TEMPLATE_LIST = "tickets/ticket_list.html"
+TEMPLATE_DETAIL = "tickets/ticket_detail.html"
+TEMPLATE_FORM = "tickets/ticket_form.html"
+
+COLUMNS = [
+    ("number", "#"),
+    ("title", "Title"),
+    ("client", "Client"),
+    ("status", "Status"),
+    ("priority", "Priority"),
+    ("opened_at", "Opened"),
+    ("logged_minutes", "Logged"),
+]
+
+
+def _render(request: HttpRequest, template: str, context: dict, status: int = 200) -> HttpResponse:
+    """Render with times shown in the organization's timezone."""
+    with timezone.override(request.organization.tzinfo):
+        return render(request, template, context, status=status)
+
+
+def _ticket_or_404(request: HttpRequest, pk: int) -> Ticket:
+    try:
+        return selectors.ticket_detail(organization=request.organization, pk=pk)
+    except Ticket.DoesNotExist:
+        raise Http404("No such ticket.") from None
+
+
+def _can_write(membership) -> bool:
+    return membership.role in TICKET_WRITERS
+
+
+# --- list -------------------------------------------------------------------
+def _sort_columns(sort: str) -> list[dict]:
+    columns = []
+    for key, label in COLUMNS:
+        current = sort.lstrip("-") == key
+        descending = sort.startswith("-")
+        columns.append(
+            {
+                "key": key,
+                "label": label,
+                "next": f"-{key}" if current and not descending else key,
+                "aria_sort": ("descending" if descending else "ascending") if current else "",
+            }
+        )
+    return columns
+
+
+@require_GET
+def ticket_list(request: HttpRequest, org: str) -> HttpResponse:
+    membership = require_role(request)
+    organization = request.organization
+    form = TicketFilterForm(request.GET or None, organization=organization)
+    filters: dict = {}
+    if form.is_bound:
+        form.is_valid()  # invalid filters are shown with their error and ignored
+        filters = form.filters()
+        if form.cleaned_data.get("mine"):
+            filters["assignee"] = membership
+        if form.cleaned_data.get("my_clients"):
+            filters["account_manager"] = membership
+    sort = ticket_sort_key(request.GET.get("sort"))
+    tickets = selectors.ticket_list(organization=organization, ordering=sort, **filters)
+    page = Paginator(tickets, PAGE_SIZE).get_page(request.GET.get("page"))
+    context = {
+        "form": form,
+        "page": page,
+        "tickets": page.object_list,
+        "sort": sort,
+        "columns": _sort_columns(sort),
+        "can_write": _can_write(membership),
+        "mine": bool(filters.get("assignee") == membership),
+    }
+    template = TEMPLATE_LIST + ("#ticket-results" if request.htmx else "")
+    return _render(request, template, context)
+
+
+# --- create -----------------------------------------------------------------
+@require_http_methods(["GET", "POST"])
+def ticket_create(request: HttpRequest, org: str) -> HttpResponse:
+    membership = require_role(request, *TICKET_WRITERS)
+    organization = request.organization
+    form = TicketForm(request.POST or None, organization=organization)
+    if request.method == "POST" and form.is_valid():
+        try:
+            ticket = services.ticket_open(
+                organization=organization, opened_by=membership, **form.cleaned_data
+            )
+        except ValidationError as error:
+            add_service_errors(form, error)
+        else:
+            messages.success(request, f"Ticket #{ticket.number} opened.")
+            return redirect("tickets:ticket_detail", org=org, pk=ticket.pk)
+    template = TEMPLATE_FORM + ("#ticket-form" if request.htmx else "")
+    return _render(request, template, {"form": form})
+
+
+# --- detail -----------------------------------------------------------------
+def _log_form(organization, data=None) -> LogTimeForm:
+    return LogTimeForm(
+        data,
+        initial={"work_date": organization_today(organization), "idempotency_key": uuid.uuid4()},
+    )
+
+
+def _entries(request: HttpRequest, ticket: Ticket) -> list[TimeEntry]:
+    membership = request.membership
+    may_delete_any = membership.role in MANAGERS
+    entries = list(selectors.time_entry_list(organization=request.organization, ticket=ticket))
+    for entry in entries:
+        entry.can_delete = (
+            _can_write(membership)
+            and not entry.locked
+            and (may_delete_any or entry.person_id == membership.pk)
+        )
+    return entries
+
+
+def _time_context(request: HttpRequest, ticket: Ticket, log_form=None) -> dict:
+    return {
+        "ticket": ticket,
+        "entries": _entries(request, ticket),
+        "log_form": log_form or _log_form(request.organization),
+        "can_write": _can_write(request.membership),
+    }
+
+
+def _status_context(request: HttpRequest, ticket: Ticket, update_form=None, conflict=None) -> dict:
+    return {
+        "ticket": ticket,
+        "update_form": update_form
+        or TicketUpdateForm.for_ticket(ticket, organization=request.organization),
+        "conflict": conflict,
+        "can_write": _can_write(request.membership),
+        "now": timezone.now(),
+    }
+
+
+def _detail_context(request: HttpRequest, ticket: Ticket, **parts) -> dict:
+    return {
+        **_status_context(request, ticket, parts.get("update_form"), parts.get("conflict")),
+        **_time_context(request, ticket, parts.get("log_form")),
+        "rule": selectors.ticket_rule(ticket=ticket),
+        "moments": selectors.billing_moment_list(organization=request.organization, ticket=ticket),
+    }
+
+
+@require_GET
+def ticket_detail(request: HttpRequest, org: str, pk: int) -> HttpResponse:
+    require_role(request)
+    ticket = _ticket_or_404(request, pk)
+    return _render(request, TEMPLATE_DETAIL, _detail_context(request, ticket))
+
+
+@require_POST
+def ticket_log_time(request: HttpRequest, org: str, pk: int) -> HttpResponse:
+    membership = require_role(request)
+    ticket = _ticket_or_404(request, pk)
+    if not _can_write(membership):
+        raise PermissionDenied("Your role in this organization may not log time.")
+    form = _log_form(request.organization, request.POST)
+    logged = None
+    if form.is_valid():
+        try:
+            logged = billing_services.time_entry_log(
+                ticket=ticket,
+                person=membership,
+                work_date=form.cleaned_data["work_date"],
+                minutes=form.cleaned_data["minutes"],
+                notes=form.cleaned_data["notes"],
+                idempotency_key=form.cleaned_data["idempotency_key"],
+            )
+        except ValidationError as error:
+            add_service_errors(form, error)
+    if logged is not None:
+        what = "was already logged" if logged.replayed else "logged"
+        messages.success(request, f"{logged.entry.minutes} min on {logged.entry.work_date} {what}.")
+        if not request.htmx:
+            return redirect("tickets:ticket_detail", org=org, pk=ticket.pk)
+        ticket = _ticket_or_404(request, pk)  # the new total
+        form = _log_form(request.organization)
+        form.initial["work_date"] = logged.entry.work_date
+    if request.htmx:
+        context = _time_context(request, ticket, form)
+        return _render(request, TEMPLATE_DETAIL + "#time-entries", context)
+    return _render(request, TEMPLATE_DETAIL, _detail_context(request, ticket, log_form=form))
+
+
+@require_POST
+def ticket_update(request: HttpRequest, org: str, pk: int) -> HttpResponse:
+    membership = require_role(request)
+    ticket = _ticket_or_404(request, pk)
+    if not _can_write(membership):
+        raise PermissionDenied("Your role in this organization may not change tickets.")
+    form = TicketUpdateForm(request.POST, organization=request.organization)
+    conflict = None
+    status = 200
+    if form.is_valid():
+        data = dict(form.cleaned_data)
+        version = data.pop("version")
+        try:
+            ticket = services.ticket_update(
+                ticket=ticket, actor=membership, version=version, **data
+            )
+        except TicketConflict as error:
+            ticket = error.current
+            conflict = error
+            status = 409
+            form = TicketUpdateForm.for_ticket(ticket, organization=request.organization)
+        except ValidationError as error:
+            add_service_errors(form, error)
+        else:
+            messages.success(request, f"Ticket #{ticket.number} saved.")
+            if not request.htmx:
+                return redirect("tickets:ticket_detail", org=org, pk=ticket.pk)
+            form = TicketUpdateForm.for_ticket(ticket, organization=request.organization)
+    if request.htmx:
+        # htmx swaps only 2xx answers: the conflict is explained in the partial.
+        context = _status_context(request, ticket, form, conflict)
+        return _render(request, TEMPLATE_DETAIL + "#ticket-status", context)
+    context = _detail_context(request, ticket, update_form=form, conflict=conflict)
+    return _render(request, TEMPLATE_DETAIL, context, status=status)
+
+
+@require_POST
+def time_entry_delete(request: HttpRequest, org: str, pk: int) -> HttpResponse:
+    membership = require_role(request)
+    try:
+        entry = selectors.time_entry_detail(organization=request.organization, pk=pk)
+    except TimeEntry.DoesNotExist:
+        raise Http404("No such time entry.") from None
+    if not _can_write(membership) or (
+        membership.role not in MANAGERS and entry.person_id != membership.pk
+    ):
+        raise PermissionDenied("You may delete only your own time entries.")
+    try:
+        services.time_entry_delete(entry=entry)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.success(request, f"Removed {entry.minutes} min on {entry.work_date}.")
+    if not request.htmx:
+        return redirect("tickets:ticket_detail", org=org, pk=entry.ticket_id)
+    ticket = _ticket_or_404(request, entry.ticket_id)
+    return _render(request, TEMPLATE_DETAIL + "#time-entries", _time_context(request, ticket))
+
+
+__all__ = [
+    "ticket_create",
+    "ticket_detail",
+    "ticket_list",
+    "ticket_log_time",
+    "ticket_update",
+    "time_entry_delete",
+]
