@@ -1,12 +1,42 @@
-"""Create (or refresh) the demo practices. Idempotent: running it twice
-changes nothing the second time."""
+"""Create the demo practices. Idempotent: running it twice changes nothing
+the second time.
+
+Northwind IT Services gets a user for every role, a request-type catalogue
+with billing assumptions (one catch-all), three clients — on a retainer, a
+block of hours and time-and-materials — with scope rules and SLA targets, and
+60+ tickets across statuses with time entries and decisions over the last two
+months, all written through the services. Contoso Digital is small and shows
+isolation (and the organization switcher: ``admin`` belongs to both).
+"""
+
+import datetime
+import random
+from decimal import Decimal
 
 from django.core.management.base import BaseCommand
 from django.db import transaction
+from django.utils import timezone
 
-from msops.tenancy.models import Organization, Role
+from billing.services import (
+    ScopeCheckRequest,
+    decision_record,
+    time_entry_log,
+    work_log_after_the_fact,
+)
+from clients.models import Client, Contract, Priority, Treatment
+from clients.services import (
+    client_create,
+    contract_create,
+    request_type_create,
+    scope_rule_create,
+    sla_target_create,
+)
+from msops.tenancy.models import Membership, Organization, Role
 from msops.tenancy.scoping import activate_organization
 from msops.tenancy.services import membership_create, organization_create, user_create
+from tickets.models import Ticket
+from tickets.selectors import ticket_rule
+from tickets.services import ticket_open, ticket_update
 
 DEMO_PASSWORD = "msops-demo"  # noqa: S105 - printed demo credential, not a secret
 
@@ -18,10 +48,12 @@ PRACTICES = [
         "currency": "EUR",
         "users": [
             ("dev", Role.DEVELOPER, "Dana Developer"),
+            ("dev2", Role.DEVELOPER, "Sam Support"),
             ("am", Role.ACCOUNT_MANAGER, "Alex Account-Manager"),
             ("finance", Role.FINANCE, "Fran Finance"),
             ("admin", Role.ADMIN, "Ada Admin"),
         ],
+        "domain": True,
     },
     {
         "name": "Contoso Digital",
@@ -32,12 +64,99 @@ PRACTICES = [
             ("contoso-admin", Role.ADMIN, "Casey Contoso"),
             ("admin", Role.DEVELOPER, "Ada Admin"),
         ],
+        "domain": False,
     },
 ]
 
+# name, default treatment, expected minutes, catch-all
+REQUEST_TYPES = [
+    ("Troubleshooting", Treatment.INCLUDED, 60, False),
+    ("Password reset", Treatment.INCLUDED, 15, False),
+    ("User onboarding", Treatment.INCLUDED, 90, False),
+    ("New feature", Treatment.NEEDS_APPROVAL, 240, False),
+    ("Change request", Treatment.BILLABLE, 120, False),
+    ("Security incident", Treatment.INCLUDED, 120, False),
+    ("Hardware procurement", Treatment.EXCLUDED, 60, False),
+    ("Other", Treatment.NEEDS_APPROVAL, 60, True),
+]
+
+CLIENTS = [
+    {
+        "name": "Acme Logistics",
+        "notes": "Retainer: 20 h a month included. New features always need Alex's approval "
+        "before work starts. PO number on every invoice.",
+        "contract": ("Managed support retainer", Contract.Kind.RETAINER),
+        "terms": {
+            "fee": Decimal("2400.00"),
+            "included_minutes": 20 * 60,
+            "hourly_rate": Decimal("120.00"),
+            "overage_rate": Decimal("135.00"),
+        },
+        "rules": {
+            "Troubleshooting": (Treatment.INCLUDED, 60, 180, "Covered by the retainer."),
+            "Password reset": (Treatment.INCLUDED, 15, None, "Covered, keep it short."),
+            "New feature": (
+                Treatment.NEEDS_APPROVAL,
+                240,
+                60,
+                "Not in the retainer: ask Alex first.",
+            ),
+            "Change request": (Treatment.BILLABLE, 120, 240, "Billable at the hourly rate."),
+            "Hardware procurement": (
+                Treatment.EXCLUDED,
+                60,
+                None,
+                "Excluded: billed at T&M unless written off.",
+            ),
+        },
+    },
+    {
+        "name": "Brightside Dental",
+        "notes": "Prepaid block of 40 hours. Tell the practice manager when the block is below 10 h.",
+        "contract": ("Prepaid support block", Contract.Kind.BLOCK),
+        "terms": {
+            "fee": Decimal("4400.00"),
+            "included_minutes": 40 * 60,
+            "hourly_rate": Decimal("110.00"),
+        },
+        "rules": {
+            "Troubleshooting": (Treatment.INCLUDED, 45, 120, "Drawn from the block."),
+            "User onboarding": (Treatment.INCLUDED, 90, None, "Drawn from the block."),
+            "Security incident": (
+                Treatment.INCLUDED,
+                120,
+                480,
+                "Drawn from the block; call the owner.",
+            ),
+        },
+    },
+    {
+        "name": "Cobalt Architects",
+        "notes": "",  # missing billing notes: the weekly review asks for them
+        "contract": ("Time and materials", Contract.Kind.TIME_AND_MATERIALS),
+        "terms": {"hourly_rate": Decimal("125.00")},
+        "rules": {
+            "Troubleshooting": (Treatment.BILLABLE, 60, None, "Everything is billable at T&M."),
+            "New feature": (Treatment.BILLABLE, 240, None, "Billable at T&M."),
+        },
+    },
+]
+
+TITLES = {
+    "Troubleshooting": ["Outlook keeps asking for a password", "VPN drops every hour",
+                        "Printer on 2nd floor offline", "Teams calls choppy", "Laptop won't boot"],
+    "Password reset": ["Reset password for reception", "Locked out of the ERP"],
+    "User onboarding": ["New hygienist starts Monday", "Set up laptop for new intern"],
+    "New feature": ["Add a shipment export to the portal", "Automate the weekly report"],
+    "Change request": ["Move the file share to SharePoint", "Change the Wi-Fi password policy"],
+    "Security incident": ["Phishing mail clicked by a user", "Suspicious sign-in from abroad"],
+    "Hardware procurement": ["Order two docking stations"],
+    "Other": ["Question about the invoice", "Misc. help with the projector"],
+}  # fmt: skip
+
 
 class Command(BaseCommand):
-    help = "Seed the demo practices with a user for every role (idempotent)."
+    help = "Seed the demo practices with a user for every role and live data (idempotent)."
 
     @transaction.atomic
     def handle(self, *args, **options):
@@ -52,6 +171,7 @@ class Command(BaseCommand):
                     currency=practice["currency"],
                 )
             with activate_organization(organization):
+                members = {}
                 for username, role, full_name in practice["users"]:
                     first, _, last = full_name.partition(" ")
                     user = user_create(
@@ -62,8 +182,213 @@ class Command(BaseCommand):
                         last_name=last,
                         is_staff=role == Role.ADMIN,
                     )
-                    membership_create(organization=organization, user=user, role=role)
+                    members[username] = membership_create(
+                        organization=organization, user=user, role=role
+                    )
                     rows.append((organization.slug, username, role))
+                if (
+                    practice["domain"]
+                    and not Client.objects.filter(organization=organization).exists()
+                ):
+                    self._domain(organization, members)
+                elif (
+                    not practice["domain"]
+                    and not Client.objects.filter(organization=organization).exists()
+                ):
+                    self._small(organization, members)
         self.stdout.write(f"Demo logins (password for all: {DEMO_PASSWORD}):")
         for slug, username, role in rows:
             self.stdout.write(f"  {username:<15} {role:<16} /o/{slug}/")
+
+    # --- the demo practice ----------------------------------------------------
+    def _domain(self, org: Organization, members: dict[str, Membership]) -> None:
+        rng = random.Random(2026)
+        Membership.objects.filter(organization=org, role=Role.DEVELOPER).update(
+            cost_rate=Decimal("55.00")
+        )
+        types = {
+            name: request_type_create(
+                organization=org,
+                name=name,
+                default_treatment=treatment,
+                expected_minutes=minutes,
+                is_catch_all=catch_all,
+            )
+            for name, treatment, minutes, catch_all in REQUEST_TYPES
+        }
+        today = timezone.localdate(timezone=org.tzinfo)
+        start = today.replace(day=1) - datetime.timedelta(days=365)
+        clients = []
+        for spec in CLIENTS:
+            client = client_create(
+                organization=org,
+                name=spec["name"],
+                account_manager=members["am"],
+                billing_notes=spec["notes"],
+            )
+            contract = contract_create(
+                organization=org,
+                client=client,
+                name=spec["contract"][0],
+                kind=spec["contract"][1],
+                starts_on=start,
+                exclusions="New development, hardware purchases, on-site visits outside office hours.",
+                terms=spec["terms"],
+            )
+            for name, (treatment, expected, threshold, explanation) in spec["rules"].items():
+                scope_rule_create(
+                    organization=org,
+                    contract=contract,
+                    request_type=types[name],
+                    treatment=treatment,
+                    expected_minutes=expected,
+                    approval_threshold_minutes=threshold,
+                    explanation=explanation,
+                )
+            for priority, response, resolution in (
+                (Priority.URGENT, 30, 4 * 60),
+                (Priority.HIGH, 60, 8 * 60),
+                (Priority.NORMAL, 4 * 60, 3 * 24 * 60),
+                (Priority.LOW, 24 * 60, 10 * 24 * 60),
+            ):
+                sla_target_create(
+                    organization=org,
+                    contract=contract,
+                    priority=priority,
+                    first_response_minutes=response,
+                    resolution_minutes=resolution,
+                )
+            clients.append(client)
+
+        developers = [members["dev"], members["dev2"]]
+        now = timezone.now()
+        for n in range(64):
+            client = clients[n % 3]
+            name = rng.choice(list(TITLES))
+            age = datetime.timedelta(days=60 * rng.random() ** 2)
+            opened_at = now - age
+            assignee = rng.choice(developers)
+            ticket = ticket_open(
+                organization=org,
+                opened_by=members["am"] if n % 4 == 0 else assignee,
+                client=client,
+                request_type=types[name],
+                title=rng.choice(TITLES[name]),
+                priority=rng.choice(
+                    [Priority.NORMAL, Priority.NORMAL, Priority.HIGH, Priority.LOW, Priority.URGENT]
+                ),
+                source=rng.choice([s for s, _ in Ticket.Source.choices]),
+                assignee=assignee,
+                opened_at=opened_at,
+            )
+            opened_on = timezone.localtime(opened_at, org.tzinfo).date()
+            for _ in range(rng.randint(0, 4)):
+                work_date = min(today, opened_on + datetime.timedelta(days=rng.randint(0, 6)))
+                time_entry_log(
+                    ticket=ticket,
+                    person=assignee,
+                    work_date=work_date,
+                    minutes=rng.choice([15, 20, 30, 45, 60, 90]),
+                    notes=rng.choice(
+                        ["Investigated", "Fixed and tested", "Called the user", "Remote session"]
+                    ),
+                    entered_at=timezone.make_aware(
+                        datetime.datetime.combine(
+                            work_date + datetime.timedelta(days=rng.choice([0, 0, 0, 1, 5])),
+                            datetime.time(17, 30),
+                        ),
+                        org.tzinfo,
+                    ).replace(microsecond=0)
+                    if work_date < today
+                    else None,
+                )
+            self._settle(ticket, assignee, age, rng)
+
+        # The real process under pressure: a direct message handled at once.
+        work_log_after_the_fact(
+            organization=org,
+            actor=members["dev"],
+            client=clients[0],
+            request_type=types["Password reset"],
+            title="Reset MFA for the CFO (asked on WhatsApp)",
+            minutes=20,
+            work_date=today,
+            source=Ticket.Source.DIRECT_MESSAGE,
+        )
+
+    def _settle(self, ticket: Ticket, assignee: Membership, age: datetime.timedelta, rng) -> None:
+        """Decide and move the ticket the way a real team would have."""
+        ticket.refresh_from_db()
+        suggested = ticket_rule(ticket=ticket).suggested_classification
+        if age > datetime.timedelta(days=3) or rng.random() < 0.5:
+            decide = {"ticket": ticket, "actor": assignee, "version": ticket.version}
+            if suggested == "needs_approval" and rng.random() < 0.6:
+                decision_record(
+                    **decide,
+                    classification="needs_approval",
+                    reason="The client wants something new, not a fix.",
+                    scope_check=ScopeCheckRequest(estimate_minutes=rng.choice([180, 240, 480])),
+                )
+            elif rng.random() < 0.08:
+                decision_record(
+                    **decide,
+                    classification="unclear",
+                    reason="Not sure whether this is covered; the account manager should say.",
+                )
+            elif suggested == "needs_approval":
+                decision_record(
+                    **decide,
+                    classification="billable",
+                    reason="Approved by phone before work started.",
+                )
+            elif suggested == "included" and rng.random() < 0.1:
+                decision_record(
+                    **decide,
+                    classification="billable",
+                    reason="Caused by the client's own change outside our support.",
+                )
+            else:
+                decision_record(**decide, classification=suggested)
+        ticket.refresh_from_db()
+        if age > datetime.timedelta(days=7):
+            status = rng.choice(
+                [Ticket.Status.RESOLVED, Ticket.Status.CLOSED, Ticket.Status.CLOSED]
+            )
+        else:
+            status = rng.choice(
+                [Ticket.Status.NEW, Ticket.Status.IN_PROGRESS, Ticket.Status.WAITING]
+            )
+        if status != ticket.status:
+            ticket_update(ticket=ticket, actor=assignee, version=ticket.version, status=status)
+
+    def _small(self, org: Organization, members: dict[str, Membership]) -> None:
+        rtype = request_type_create(organization=org, name="Website fix", expected_minutes=60)
+        client = client_create(
+            organization=org,
+            name="Fabrikam Bakery",
+            account_manager=members["contoso-admin"],
+            billing_notes="T&M, invoiced quarterly.",
+        )
+        contract_create(
+            organization=org,
+            client=client,
+            name="Time and materials",
+            kind=Contract.Kind.TIME_AND_MATERIALS,
+            starts_on=timezone.localdate(timezone=org.tzinfo) - datetime.timedelta(days=200),
+            terms={"hourly_rate": Decimal("95.00")},
+        )
+        ticket = ticket_open(
+            organization=org,
+            opened_by=members["contoso-admin"],
+            client=client,
+            request_type=rtype,
+            title="Menu page shows last year's prices",
+            assignee=members["admin"],
+        )
+        time_entry_log(
+            ticket=ticket,
+            person=members["admin"],
+            work_date=timezone.localdate(timezone=org.tzinfo),
+            minutes=45,
+            notes="Updated the menu.",
+        )
