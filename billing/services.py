@@ -24,7 +24,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from clients.models import Client, RequestType
+from clients.models import Client, Priority, RequestType
 from msops.tenancy.models import Membership, Organization, Role
 from msops.tenancy.tasks import enqueue_for
 from tickets.models import BillingMoment, Classification, Ticket, TimeEntry
@@ -35,6 +35,8 @@ from tickets.services import (
     organization_today,
     ticket_open,
     time_entry_create,
+    validate_ticket_opening,
+    validate_time,
 )
 
 from .models import BillingDecision, DecisionLogEntry, ScopeCheck
@@ -45,6 +47,9 @@ DECIDERS = frozenset({Role.DEVELOPER, Role.ACCOUNT_MANAGER, Role.ADMIN})
 APPROVERS = frozenset({Role.ACCOUNT_MANAGER, Role.ADMIN})
 CLIENT_LINK_SALT = "msops.billing.scope-check.client-link"
 CLIENT_LINK_DAYS = 7
+NO_APPROVAL_AFTER_THE_FACT = (
+    "Work already done can't wait for approval: choose billable, included or unclear, and say why."
+)
 
 STATUS_FOR_CLASSIFICATION = {
     Classification.INCLUDED: TimeEntry.BillingStatus.INCLUDED,
@@ -462,6 +467,33 @@ def work_log_after_the_fact(
     one step. Without a classification the rule's suggestion is taken."""
     _require_role(actor, DECIDERS, organization.pk)
     opened_at = timezone.now()
+    # Every field's problem at once (the services below check again).
+    errors: dict[str, list[str]] = {}
+    for check in (
+        lambda: validate_ticket_opening(
+            organization=organization,
+            opened_by=actor,
+            client=client,
+            request_type=request_type,
+            title=title,
+            priority=Priority.NORMAL,
+            source=source,
+            assignee=actor,
+            opened_at=opened_at,
+        ),
+        lambda: validate_time(organization=organization, work_date=work_date, minutes=minutes),
+    ):
+        try:
+            check()
+        except ValidationError as error:
+            for name, messages in error.message_dict.items():
+                errors.setdefault(name, []).extend(messages)
+    if classification and classification not in Classification.values:
+        errors["classification"] = ["Choose included, billable or unclear."]
+    elif classification == Classification.NEEDS_APPROVAL:
+        errors["classification"] = [NO_APPROVAL_AFTER_THE_FACT]
+    if errors:
+        raise ValidationError(errors)
     ticket = ticket_open(
         organization=organization,
         opened_by=actor,
@@ -476,10 +508,7 @@ def work_log_after_the_fact(
     suggested = ticket_rule(ticket=ticket, on=work_date).suggested_classification
     classification = classification or suggested
     if classification == Classification.NEEDS_APPROVAL:
-        raise ValidationError(
-            {"classification": "Work already done can't wait for approval: choose billable, "
-             "included or unclear, and say why."}
-        )  # fmt: skip
+        raise ValidationError({"classification": NO_APPROVAL_AFTER_THE_FACT})
     time_entry_create(
         ticket=ticket,
         person=actor,
@@ -645,7 +674,22 @@ def scope_check_ask_client(
 
 class ClientLinkError(Exception):
     """The client link is invalid, expired or already used. The message is
-    safe to show: it names no ticket or organization."""
+    safe to show: it names no ticket or organization. ``reason`` is one of
+    ``invalid`` (never a link of ours), ``expired`` or ``used`` (answered,
+    withdrawn or replaced by a newer link)."""
+
+    INVALID = "invalid"
+    EXPIRED = "expired"
+    USED = "used"
+
+    def __init__(self, message: str, reason: str = INVALID):
+        super().__init__(message)
+        self.reason = reason
+
+
+_LINK_USED = "This link has already been used or is no longer valid."
+_LINK_EXPIRED = "This link has expired. Ask your account manager for a new one."
+_LINK_INVALID = "This link is not valid."
 
 
 def scope_check_from_link(*, token: str) -> ScopeCheck:
@@ -659,12 +703,16 @@ def scope_check_from_link(*, token: str) -> ScopeCheck:
         .filter(organization=payload["o"], pk=payload["c"])
         .first()
     )
-    if check is None or not check.client_link_nonce or check.client_link_nonce != payload["n"]:
-        raise ClientLinkError("This link has already been used or is no longer valid.")
-    if check.status != ScopeCheck.Status.AWAITING_CLIENT:
-        raise ClientLinkError("This link has already been used or is no longer valid.")
+    if check is None:
+        raise ClientLinkError(_LINK_INVALID, ClientLinkError.INVALID)
+    if (
+        not check.client_link_nonce
+        or check.client_link_nonce != payload["n"]
+        or check.status != ScopeCheck.Status.AWAITING_CLIENT
+    ):
+        raise ClientLinkError(_LINK_USED, ClientLinkError.USED)
     if check.client_link_expires_at and check.client_link_expires_at < timezone.now():
-        raise ClientLinkError("This link has expired. Ask your account manager for a new one.")
+        raise ClientLinkError(_LINK_EXPIRED, ClientLinkError.EXPIRED)
     return check
 
 
@@ -679,13 +727,15 @@ def _link_payload(token: str) -> dict:
             token, salt=CLIENT_LINK_SALT, max_age=datetime.timedelta(days=CLIENT_LINK_DAYS)
         )
     except signing.SignatureExpired:
-        raise ClientLinkError(
-            "This link has expired. Ask your account manager for a new one."
-        ) from None
+        raise ClientLinkError(_LINK_EXPIRED, ClientLinkError.EXPIRED) from None
     except signing.BadSignature:
-        raise ClientLinkError("This link is not valid.") from None
+        raise ClientLinkError(_LINK_INVALID, ClientLinkError.INVALID) from None
     if not isinstance(payload, dict) or not {"o", "c", "n"} <= set(payload):
-        raise ClientLinkError("This link is not valid.")
+        raise ClientLinkError(_LINK_INVALID, ClientLinkError.INVALID)
+    try:
+        payload["o"], payload["c"] = int(payload["o"]), int(payload["c"])
+    except (TypeError, ValueError):
+        raise ClientLinkError(_LINK_INVALID, ClientLinkError.INVALID) from None
     return payload
 
 
@@ -704,7 +754,7 @@ def scope_check_client_answer(
         current.client_link_nonce != check.client_link_nonce
         or current.status != ScopeCheck.Status.AWAITING_CLIENT
     ):
-        raise ClientLinkError("This link has already been used or is no longer valid.")
+        raise ClientLinkError(_LINK_USED, ClientLinkError.USED)
     current.status = (
         ScopeCheck.Status.CLIENT_APPROVED if approve else ScopeCheck.Status.CLIENT_DECLINED
     )

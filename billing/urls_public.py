@@ -1,7 +1,16 @@
-"""Pages outside any organization: the client's signed approval link."""
+"""Pages outside any organization: the client's signed approval link (no
+login; the organization comes from the signed token)."""
 
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from .views import decisions
 
 app_name = "public"
 
-urlpatterns: list = []
+urlpatterns: list = [
+    path(
+        "scope-checks/<str:token>/",
+        decisions.client_scope_check,
+        name="client_scope_check",
+    ),
+]

@@ -13,6 +13,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from billing import services as billing_services
+from billing.views.decisions import prompt_context
 from msops.tenancy.roles import MANAGERS, require_role
 
 from . import selectors, services
@@ -162,12 +163,27 @@ def _status_context(request: HttpRequest, ticket: Ticket, update_form=None, conf
 
 
 def _detail_context(request: HttpRequest, ticket: Ticket, **parts) -> dict:
+    rule = selectors.ticket_rule(ticket=ticket)
+    moments = list(selectors.billing_moment_list(organization=request.organization, ticket=ticket))
     return {
         **_status_context(request, ticket, parts.get("update_form"), parts.get("conflict")),
         **_time_context(request, ticket, parts.get("log_form")),
-        "rule": selectors.ticket_rule(ticket=ticket),
-        "moments": selectors.billing_moment_list(organization=request.organization, ticket=ticket),
+        "rule": rule,
+        "moments": moments,
+        # The developer's billing prompt (billing/partials/ticket-prompt.html).
+        **prompt_context(
+            request,
+            ticket,
+            rule=rule,
+            moments=moments,
+            **{key: value for key, value in parts.items() if key in PROMPT_PARTS},
+        ),
     }
+
+
+PROMPT_PARTS = frozenset(
+    {"decision_form", "prompt_conflict", "out_of_scope_form", "change_request_form"}
+)
 
 
 @require_GET
@@ -175,6 +191,21 @@ def ticket_detail(request: HttpRequest, org: str, pk: int) -> HttpResponse:
     require_role(request)
     ticket = _ticket_or_404(request, pk)
     return _render(request, TEMPLATE_DETAIL, _detail_context(request, ticket))
+
+
+def ticket_page_response(
+    request: HttpRequest, ticket: Ticket, *, status: int = 200, **prompt_parts
+) -> HttpResponse:
+    """The whole ticket page with the billing prompt's forms as posted (the
+    billing actions answer a plain form post that failed with it)."""
+    context = _detail_context(request, ticket, **prompt_parts)
+    return _render(request, TEMPLATE_DETAIL, context, status=status)
+
+
+def ticket_page_parts(request: HttpRequest, ticket: Ticket) -> dict:
+    """The status box and the time entries, for billing actions that change
+    the ticket and swap those parts out of band."""
+    return {**_status_context(request, ticket), "entries": _entries(request, ticket)}
 
 
 @require_POST

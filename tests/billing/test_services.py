@@ -346,3 +346,53 @@ def test_work_after_the_fact_with_bad_minutes_saves_nothing(scoped, org, develop
             source=Ticket.Source.PHONE,
         )
     assert not Ticket.objects.exists()
+
+
+def test_a_refused_link_says_why_without_naming_anything(
+    scoped, open_ticket, developer, account_manager
+):
+    from django.core import signing
+
+    from billing.services import CLIENT_LINK_SALT, scope_check_from_link
+
+    ticket = open_ticket("feature")
+    _needs_approval(ticket, developer)
+    check = _ask(ScopeCheck.objects.get(), account_manager)
+    token = scope_check_client_link(check=check)
+
+    def reason(token):
+        with pytest.raises(ClientLinkError) as error:
+            scope_check_from_link(token=token)
+        assert ticket.title not in str(error.value) and "Practice" not in str(error.value)
+        return error.value.reason
+
+    assert reason(token[:-1] + ("A" if token[-1] != "A" else "B")) == ClientLinkError.INVALID
+    unknown = signing.dumps({"o": check.organization_id, "c": check.pk + 999, "n": "x"},
+                            salt=CLIENT_LINK_SALT)  # fmt: skip
+    assert reason(unknown) == ClientLinkError.INVALID
+    ScopeCheck.objects.filter(pk=check.pk).update(
+        client_link_expires_at=check.client_asked_at - datetime.timedelta(seconds=1)
+    )
+    assert reason(token) == ClientLinkError.EXPIRED
+    ScopeCheck.objects.filter(pk=check.pk).update(client_link_expires_at=None)
+    scope_check_client_answer(token=token, approve=True, name="Carla", ip=None)
+    assert reason(token) == ClientLinkError.USED
+
+
+def test_work_after_the_fact_reports_every_field_at_once(scoped, org, developer, terms):
+    with pytest.raises(ValidationError) as error:
+        work_log_after_the_fact(
+            organization=org,
+            actor=developer,
+            client=terms["client"],
+            request_type=terms["rules"]["troubleshooting"].request_type,
+            title="",
+            minutes=0,
+            work_date=organization_today(org) + datetime.timedelta(days=1),
+            source="carrier pigeon",
+            classification="needs_approval",
+        )
+    assert set(error.value.message_dict) == {
+        "title", "minutes", "work_date", "source", "classification"
+    }  # fmt: skip
+    assert not Ticket.objects.exists() and not BillingMoment.objects.exists()

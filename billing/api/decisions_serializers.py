@@ -1,0 +1,267 @@
+"""Serializers of the decisions API. Input serializers only parse and check
+that related ids belong to the token's organization (a foreign id is a 400 on
+its field); the rules live in billing/services.py."""
+
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from clients.models import Client, RequestType
+from msops.tenancy.api.mixins import TenantPrimaryKeyRelatedField
+from msops.tenancy.models import Membership
+from tickets.api.serializers import TicketSerializer
+from tickets.models import BillingMoment, Classification, Ticket
+from tickets.services import MAX_MINUTES_PER_ENTRY
+
+from ..models import BillingDecision, DecisionLogEntry, ScopeCheck
+
+TEXT_MAX = 2000
+
+
+def _name(membership: Membership | None) -> str | None:
+    if membership is None:
+        return None
+    return membership.user.get_full_name() or membership.user.get_username()
+
+
+@extend_schema_field(
+    {
+        "type": "string",
+        "enum": Classification.values,
+        "x-spec-enum-id": "suggested-classification",
+        "description": "What the rule suggested when the decision was made.",
+    }
+)
+class SuggestedClassificationField(serializers.CharField):
+    """The rule's suggestion: the same values as ``classification``, under an
+    enum name of its own in the schema."""
+
+    def __init__(self, **kwargs):
+        super().__init__(read_only=True, **kwargs)
+
+
+# --- decisions --------------------------------------------------------------------
+class DecisionSerializer(serializers.ModelSerializer):
+    """A billing decision: what the work is, who decided, when, why, and the
+    rule and contract terms in force at the time. Append-only."""
+
+    ticket_number = serializers.IntegerField(source="ticket.number", read_only=True)
+    decided_by_name = serializers.SerializerMethodField()
+    moment_kind = serializers.CharField(
+        source="moment.kind", read_only=True, allow_null=True, default=None
+    )
+    suggested_classification = SuggestedClassificationField()
+
+    class Meta:
+        model = BillingDecision
+        fields = [
+            "id",
+            "ticket",
+            "ticket_number",
+            "moment",
+            "moment_kind",
+            "classification",
+            "suggested_classification",
+            "overrides_rule",
+            "reason",
+            "decided_by",
+            "decided_by_name",
+            "decided_at",
+            "scope_rule",
+            "contract_revision",
+            "treatment",
+            "rule_in_words",
+            "written_off",
+            "applies_from",
+            "entries_rederived",
+        ]
+        read_only_fields = fields
+
+    def get_decided_by_name(self, decision: BillingDecision) -> str | None:
+        return _name(decision.decided_by)
+
+
+class DecisionCreateSerializer(serializers.Serializer):
+    """Decide what a ticket's work is. Send the ticket's ``version`` as you
+    read it: a stale one is a 409 with the ticket as it is now. Going against
+    the rule's suggestion, ``unclear``, a write-off or a client exception need
+    a ``reason``; ``needs_approval`` needs ``estimate_minutes`` (and opens a
+    scope check for the client's account manager)."""
+
+    ticket = TenantPrimaryKeyRelatedField(queryset=Ticket.objects)
+    classification = serializers.ChoiceField(choices=Classification.choices)
+    version = serializers.IntegerField(min_value=1)
+    reason = serializers.CharField(
+        required=False, allow_blank=True, default="", max_length=TEXT_MAX
+    )
+    moment = TenantPrimaryKeyRelatedField(
+        queryset=BillingMoment.objects,
+        required=False,
+        allow_null=True,
+        help_text="The billing moment this answers (default: the ticket's oldest open one).",
+    )
+    write_off = serializers.BooleanField(required=False, default=False)
+    client_exception = serializers.BooleanField(required=False, default=False)
+    applies_from = serializers.DateField(
+        required=False,
+        allow_null=True,
+        help_text="Work dates this decision covers from; empty: all the ticket's work.",
+    )
+    estimate_minutes = serializers.IntegerField(
+        required=False,
+        allow_null=True,
+        min_value=1,
+        max_value=100_000,
+        help_text="needs_approval: the extra time to approve, in minutes.",
+    )
+    client_explanation = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        default="",
+        max_length=TEXT_MAX,
+        help_text="needs_approval: the change and its cost in plain words, for the client.",
+    )
+
+
+# --- scope checks -----------------------------------------------------------------
+class ScopeCheckSerializer(serializers.ModelSerializer):
+    """A request for approval before extra time is spent, and its outcome:
+    the account manager's (approved / rejected with a note) or the client's
+    (name typed, time, channel)."""
+
+    ticket_number = serializers.IntegerField(source="ticket.number", read_only=True)
+    client = serializers.IntegerField(source="ticket.client_id", read_only=True)
+    client_name = serializers.CharField(source="ticket.client.name", read_only=True)
+    requested_by_name = serializers.SerializerMethodField()
+    account_manager_name = serializers.SerializerMethodField()
+    decided_by_name = serializers.SerializerMethodField()
+
+    class Meta:
+        model = ScopeCheck
+        fields = [
+            "id",
+            "ticket",
+            "ticket_number",
+            "client",
+            "client_name",
+            "decision",
+            "status",
+            "estimate_minutes",
+            "reason",
+            "client_explanation",
+            "requested_by",
+            "requested_by_name",
+            "account_manager",
+            "account_manager_name",
+            "created_at",
+            "decided_at",
+            "decided_by",
+            "decided_by_name",
+            "decision_note",
+            "client_email",
+            "client_asked_at",
+            "client_link_expires_at",
+            "client_answered_at",
+            "client_answer_name",
+            "client_answer_channel",
+            "version",
+        ]
+        read_only_fields = fields
+
+    def get_requested_by_name(self, check: ScopeCheck) -> str | None:
+        return _name(check.requested_by)
+
+    def get_account_manager_name(self, check: ScopeCheck) -> str | None:
+        return _name(check.account_manager)
+
+    def get_decided_by_name(self, check: ScopeCheck) -> str | None:
+        return _name(check.decided_by)
+
+
+class ScopeCheckApproveSerializer(serializers.Serializer):
+    note = serializers.CharField(required=False, allow_blank=True, default="", max_length=TEXT_MAX)
+
+
+class ScopeCheckRejectSerializer(serializers.Serializer):
+    note = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        default="",
+        max_length=TEXT_MAX,
+        help_text="Required: why not, for the developer and the next person.",
+    )
+
+
+class ScopeCheckAskClientSerializer(serializers.Serializer):
+    client_email = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        default="",
+        max_length=254,
+        help_text="The client contact who approves or declines.",
+    )
+    client_explanation = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        default="",
+        max_length=TEXT_MAX,
+        help_text="What the client reads (empty: keep the check's explanation).",
+    )
+
+
+# --- decision log -------------------------------------------------------------------
+class DecisionLogEntrySerializer(serializers.ModelSerializer):
+    ticket_number = serializers.IntegerField(source="ticket.number", read_only=True)
+    client_name = serializers.CharField(source="client.name", read_only=True)
+    actor_name = serializers.SerializerMethodField()
+
+    class Meta:
+        model = DecisionLogEntry
+        fields = [
+            "id",
+            "kind",
+            "client",
+            "client_name",
+            "ticket",
+            "ticket_number",
+            "decision",
+            "scope_check",
+            "actor",
+            "actor_name",
+            "summary",
+            "reason",
+            "created_at",
+        ]
+        read_only_fields = fields
+
+    def get_actor_name(self, entry: DecisionLogEntry) -> str | None:
+        return _name(entry.actor)
+
+
+# --- work after the fact ---------------------------------------------------------------
+class WorkAfterTheFactSerializer(serializers.Serializer):
+    """Work already done (a direct message, a phone call): the ticket, its time
+    entry and its first decision in one step. Without a classification the
+    rule's suggestion is taken; going against it or unclear needs a reason."""
+
+    client = TenantPrimaryKeyRelatedField(queryset=Client.objects)
+    request_type = TenantPrimaryKeyRelatedField(queryset=RequestType.objects)
+    title = serializers.CharField(max_length=200, help_text="What was done.")
+    minutes = serializers.IntegerField(min_value=1, max_value=MAX_MINUTES_PER_ENTRY)
+    work_date = serializers.DateField()
+    source = serializers.ChoiceField(choices=Ticket.Source.choices)
+    classification = serializers.ChoiceField(
+        choices=Classification.choices,
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="Empty: the rule's suggestion. Work already done can't wait for approval.",
+    )
+    reason = serializers.CharField(
+        required=False, allow_blank=True, default="", max_length=TEXT_MAX
+    )
+    notes = serializers.CharField(required=False, allow_blank=True, default="", max_length=TEXT_MAX)
+
+
+class WorkAfterTheFactResultSerializer(serializers.Serializer):
+    ticket = TicketSerializer()
+    decision = DecisionSerializer()

@@ -1,0 +1,148 @@
+"""Forms of the billing pages. They parse input; the rules (reasons required,
+estimates, who may do what) live in billing/services.py, whose field errors
+are shown on the same fields (tickets.forms.add_service_errors)."""
+
+from django import forms
+
+from tickets.forms import MinutesField, add_service_errors
+from tickets.models import Classification, Ticket
+from tickets.selectors import ticket_client_choices, ticket_request_type_choices
+
+__all__ = [
+    "AfterTheFactForm",
+    "AskClientForm",
+    "ClientAnswerForm",
+    "DecisionForm",
+    "MoveToImplementationForm",
+    "RejectForm",
+    "TicketNoteForm",
+    "add_service_errors",
+]
+
+TEXT_MAX = 2000
+
+
+class DecisionForm(forms.Form):
+    """The developer's prompt. The classification is the button pressed."""
+
+    classification = forms.ChoiceField(
+        choices=Classification.choices,
+        error_messages={"required": "Choose included, billable, needs approval or unclear."},
+    )
+    reason = forms.CharField(
+        required=False,
+        max_length=TEXT_MAX,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="Needed when you go against the rule, choose unclear or need approval.",
+    )
+    estimate_minutes = MinutesField(
+        required=False,
+        label="Extra time estimate",
+        help_text="Minutes (240) or hours:minutes (4:00).",
+        widget=forms.TextInput(attrs={"placeholder": "4:00", "maxlength": 12}),
+    )
+    client_explanation = forms.CharField(
+        required=False,
+        max_length=TEXT_MAX,
+        label="Explanation to the client",
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="The change and its cost in plain words. Empty: we write one for you.",
+    )
+    write_off = forms.BooleanField(required=False, label="Write it off (not billed)")
+    client_exception = forms.BooleanField(
+        required=False, label="A client exception (goes to the decision log)"
+    )
+    version = forms.IntegerField(widget=forms.HiddenInput)
+
+
+class TicketNoteForm(forms.Form):
+    """“Outside normal support” / “client asked for a change”: an optional note."""
+
+    note = forms.CharField(
+        required=False, max_length=300, widget=forms.TextInput(attrs={"maxlength": 300})
+    )
+
+
+class MoveToImplementationForm(forms.Form):
+    version = forms.IntegerField(widget=forms.HiddenInput)
+
+
+class AfterTheFactForm(forms.Form):
+    """Work already done (a direct message, a phone call) → a ticket, its time
+    entry and its first decision in one step."""
+
+    CLASSIFICATION_CHOICES = [
+        ("", "Follow the rule"),
+        (Classification.INCLUDED, Classification.INCLUDED.label),
+        (Classification.BILLABLE, Classification.BILLABLE.label),
+        (Classification.UNCLEAR, Classification.UNCLEAR.label),
+    ]
+
+    client = forms.ModelChoiceField(queryset=None)
+    request_type = forms.ModelChoiceField(queryset=None)
+    title = forms.CharField(required=False, max_length=200, label="What was done")
+    minutes = MinutesField(
+        label="Time",
+        help_text="Minutes (45) or hours:minutes (1:30).",
+        widget=forms.TextInput(attrs={"placeholder": "0:30", "maxlength": 12}),
+    )
+    work_date = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}), label="Work date")
+    source = forms.ChoiceField(
+        choices=Ticket.Source.choices,
+        initial=Ticket.Source.DIRECT_MESSAGE,
+        label="How the request came in",
+    )
+    classification = forms.ChoiceField(
+        choices=CLASSIFICATION_CHOICES, required=False, label="Billing"
+    )
+    reason = forms.CharField(
+        required=False,
+        max_length=TEXT_MAX,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="Needed when you go against the rule or choose unclear.",
+    )
+    notes = forms.CharField(
+        required=False, max_length=TEXT_MAX, widget=forms.Textarea(attrs={"rows": 2})
+    )
+
+    def __init__(self, *args, organization, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["client"].queryset = ticket_client_choices(organization=organization)
+        self.fields["request_type"].queryset = ticket_request_type_choices(
+            organization=organization
+        )
+
+
+class RejectForm(forms.Form):
+    note = forms.CharField(
+        required=False,
+        max_length=TEXT_MAX,
+        label="Why not",
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+
+
+class AskClientForm(forms.Form):
+    client_email = forms.CharField(
+        required=False,
+        max_length=254,
+        label="Client contact's email",
+        widget=forms.EmailInput(attrs={"autocomplete": "off"}),
+    )
+    client_explanation = forms.CharField(
+        required=False,
+        max_length=TEXT_MAX,
+        label="What the client will read",
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+
+
+class ClientAnswerForm(forms.Form):
+    APPROVE = "approve"
+    DECLINE = "decline"
+
+    name = forms.CharField(required=False, max_length=200, label="Your name")
+    answer = forms.ChoiceField(
+        choices=[(APPROVE, "Approve"), (DECLINE, "Decline")],
+        error_messages={"required": "Approve or decline."},
+    )
