@@ -101,7 +101,7 @@ def digests_send(*, organization: Organization, now: datetime.datetime | None = 
                 if _claim(
                     membership=member,
                     kind=DigestSent.Kind.FINANCE,
-                    period_key=f"{week:%Y-%m-%d}",
+                    period_key=f"{month_start:%Y-%m}",
                     summary=summary,
                 ):
                     notify(

@@ -1,7 +1,7 @@
 """Exception flags: set-based detection of what people miss.
 
 Each rule is one ``INSERT … SELECT … ON CONFLICT DO NOTHING`` over a keyset
-batch of tickets (or time entries) of one organization, in a short
+batch of tickets (and their time entries) of one organization, in a short
 transaction of its own. The unique constraint (organization, kind, subject,
 period) makes every run idempotent: running the sweep twice, or two sweeps at
 once, gives the same flags. The per-ticket check is the same SQL restricted to
@@ -22,6 +22,7 @@ from .models import ExceptionFlag, ScopeCheck
 
 BATCH = 20_000
 ORG = object()  # where the organization id (and then the batch bounds) go in params
+FLAGS_ORG = object()  # the same, for the batch's existing flags (``{fwhere}``)
 SLA_RISK_SHARE = 0.75  # a target is at risk once this share of its time has elapsed
 
 
@@ -71,10 +72,45 @@ class SweepResult:
 
 
 # --- ticket rules -------------------------------------------------------------
-def _ticket_facts(moments: bool = False) -> str:
-    """One row per ticket of the batch with what every ticket rule looks at.
-    (Existence checks are per-row subplans, not joins: row estimates for a
-    keyset batch are poor, and a misestimated anti-join scans every row.)"""
+# Kinds flagged per ticket (subject "ticket:<id>", period "-"): each has a bit,
+# so the facts carry which of them the ticket already has, and a re-run skips
+# them without building rows only for the unique constraint to drop.
+TICKET_KINDS = (
+    ExceptionFlag.Kind.OVER_EXPECTED,
+    ExceptionFlag.Kind.OVER_APPROVAL,
+    ExceptionFlag.Kind.NO_DECISION,
+    ExceptionFlag.Kind.CATCH_ALL,
+    ExceptionFlag.Kind.SLA_RESPONSE_BREACHED,
+    ExceptionFlag.Kind.SLA_RESPONSE_AT_RISK,
+    ExceptionFlag.Kind.SLA_RESOLUTION_BREACHED,
+    ExceptionFlag.Kind.SLA_RESOLUTION_AT_RISK,
+)
+KIND_BIT = {kind: 1 << i for i, kind in enumerate(TICKET_KINDS)}
+# The billing moment a threshold flag opens with it.
+THRESHOLD_MOMENTS = {
+    ExceptionFlag.Kind.OVER_EXPECTED: (
+        BillingMoment.Kind.EXPECTED_TIME_PASSED,
+        "Logged time passed the expected time.",
+    ),
+    ExceptionFlag.Kind.OVER_APPROVAL: (
+        BillingMoment.Kind.APPROVAL_THRESHOLD_PASSED,
+        "Logged time passed the approval threshold.",
+    ),
+}
+
+
+def _ticket_ctes(moments: bool = False) -> str:
+    """Two CTEs over the batch's tickets (``{where}`` restricts ``t``,
+    ``{fwhere}`` the same tickets' flags ``f``):
+
+    - ``h``: per ticket, the bits of the ticket flags it already has, read
+      once from the organization's flags (materialized, so a poor row
+      estimate can never make it run once per ticket);
+    - ``x``: one row per ticket with what every ticket rule looks at, and
+      ``have`` from ``h``, so a re-run skips what is flagged already instead
+      of building rows only for the unique constraint to drop them.
+
+    The flags' organization id comes first, the tickets' second."""
     tb = _tables()
     moment_columns = (
         "".join(
@@ -88,29 +124,40 @@ def _ticket_facts(moments: bool = False) -> str:
         if moments
         else ""
     )
+    bits = " ".join(f"WHEN '{kind}' THEN {bit}" for kind, bit in KIND_BIT.items())
+    kinds = ", ".join(f"'{kind}'" for kind in TICKET_KINDS)
+    materialized = "MATERIALIZED " if _pg() else ""
     return (
-        "SELECT t.id, t.organization_id, t.contract_id, t.client_id,"
+        f"h AS {materialized}(SELECT f.ticket_id, SUM(CASE f.kind {bits} ELSE 0 END) AS have"
+        f" FROM {tb['flag']} f WHERE f.organization_id = %s AND f.ticket_id IS NOT NULL"
+        f" AND f.period_key = '-' AND f.kind IN ({kinds}) {{fwhere}} GROUP BY f.ticket_id),"
+        " x AS (SELECT t.id, t.organization_id, t.contract_id, t.client_id,"
         " c.account_manager_id AS owner_id, t.logged_minutes AS logged,"
         " COALESCE(r.expected_minutes, rt.expected_minutes) AS expected,"
         " r.approval_threshold_minutes AS threshold, rt.is_catch_all AS catch_all,"
         " rt.name AS type_name, t.classification, t.status, t.opened_at,"
         " t.first_response_due, t.first_responded_at, t.resolution_due, t.resolved_at,"
         f" EXISTS (SELECT 1 FROM {tb['check']} sc WHERE sc.ticket_id = t.id"
-        "  AND sc.status IN ('approved', 'client_approved')) AS approved"
+        "  AND sc.status IN ('approved', 'client_approved')) AS approved,"
+        " COALESCE(h.have, 0) AS have"
         f"{moment_columns}"
         f" FROM {tb['ticket']} t"
         f" JOIN {tb['rtype']} rt ON rt.id = t.request_type_id"
-        f" JOIN {tb['client']} c ON c.id = t.client_id"
+        " AND rt.organization_id = t.organization_id"
+        f" JOIN {tb['client']} c ON c.id = t.client_id AND c.organization_id = t.organization_id"
         f" LEFT JOIN {tb['rule']} r ON r.contract_id = t.contract_id"
-        " AND r.request_type_id = t.request_type_id"
-        " WHERE t.organization_id = %s {where}"
+        " AND r.request_type_id = t.request_type_id AND r.organization_id = t.organization_id"
+        " LEFT JOIN h ON h.ticket_id = t.id"
+        " WHERE t.organization_id = %s {where})"
     )
 
 
 def _ticket_rules(now: datetime.datetime) -> tuple[str, list]:
     """Every ticket rule in one statement: the batch's ticket facts once, one
-    SELECT per kind, one INSERT … ON CONFLICT DO NOTHING. ``{where}`` takes
-    the batch restriction on ``t``; the organization id comes first."""
+    SELECT per kind (skipping kinds the ticket already has), one INSERT … ON
+    CONFLICT DO NOTHING. On PostgreSQL the same statement opens the billing
+    moment of each new threshold flag (once per ticket and kind, ever) and
+    answers the number of new flags."""
     tb = _tables()
     if _pg():
         at_risk = "x.opened_at + (x.{due} - x.opened_at) * %s < %s"
@@ -164,27 +211,48 @@ def _ticket_rules(now: datetime.datetime) -> tuple[str, list]:
                 [now, SLA_RISK_SHARE, now],
             )
         )
-    selects, params = [], [ORG]
+    selects, params = [], [FLAGS_ORG, ORG]
     for kind, detail, condition, condition_params in kinds:
         selects.append(
             f"SELECT x.organization_id, '{kind}', {key}, '-', x.id, x.contract_id, x.client_id,"
-            f" {detail}, 'open', x.owner_id, %s, '' FROM x WHERE {condition}"
+            f" {detail}, 'open', x.owner_id, %s, '' FROM x"
+            f" WHERE (x.have & {KIND_BIT[kind]}) = 0 AND {condition}"
         )
         params += [now, *condition_params]
-    sql = (
-        f"WITH x AS ({_ticket_facts()})"
-        f" INSERT INTO {tb['flag']} ({FLAG_COLUMNS}) "
+    insert = (
+        f"INSERT INTO {tb['flag']} ({FLAG_COLUMNS}) "
         + " UNION ALL ".join(selects)
         + " ON CONFLICT (organization_id, kind, subject_key, period_key) DO NOTHING"
     )
-    return sql, params
+    if not _pg():
+        return f"WITH {_ticket_ctes()} {insert}", params
+    moment_kind = " ".join(
+        f"WHEN '{flag}' THEN '{moment}'" for flag, (moment, _) in THRESHOLD_MOMENTS.items()
+    )
+    moment_detail = " ".join(
+        f"WHEN '{flag}' THEN '{detail}'" for flag, (_, detail) in THRESHOLD_MOMENTS.items()
+    )
+    thresholds = ", ".join(f"'{flag}'" for flag in THRESHOLD_MOMENTS)
+    sql = (
+        f"WITH {_ticket_ctes()},"
+        f" new AS ({insert} RETURNING organization_id, ticket_id, kind),"
+        f" opened AS (INSERT INTO {tb['moment']}"
+        " (organization_id, ticket_id, kind, status, detail, created_at)"
+        f" SELECT n.organization_id, n.ticket_id, CASE n.kind {moment_kind} END, 'open',"
+        f" CASE n.kind {moment_detail} END, %s FROM new n WHERE n.kind IN ({thresholds})"
+        f" AND NOT EXISTS (SELECT 1 FROM {tb['moment']} m WHERE m.organization_id = n.organization_id"
+        f" AND m.ticket_id = n.ticket_id AND m.kind = CASE n.kind {moment_kind} END)"
+        " ON CONFLICT DO NOTHING RETURNING 1)"
+        " SELECT (SELECT COUNT(*) FROM new), (SELECT COUNT(*) FROM opened)"
+    )
+    return sql, [*params, now]
 
 
 def _moment_rules(now: datetime.datetime) -> tuple[str, list]:
-    """Thresholds are billing moments too: open them where the flag holds and
-    no moment of that kind was ever raised on the ticket."""
+    """(SQLite) Thresholds are billing moments too: open them where the flag
+    holds and no moment of that kind was ever raised on the ticket."""
     tb = _tables()
-    selects, params = [], [ORG]
+    selects, params = [], [FLAGS_ORG, ORG]
     for kind, condition, detail in (
         (BillingMoment.Kind.EXPECTED_TIME_PASSED, "x.logged > x.expected",
          "Logged time passed the expected time."),
@@ -198,7 +266,7 @@ def _moment_rules(now: datetime.datetime) -> tuple[str, list]:
         )
         params.append(now)
     sql = (
-        f"WITH x AS ({_ticket_facts(moments=True)})"
+        f"WITH {_ticket_ctes(moments=True)}"
         f" INSERT INTO {tb['moment']} (organization_id, ticket_id, kind, status, detail, created_at) "
         + " UNION ALL ".join(selects)
         + " ON CONFLICT DO NOTHING"
@@ -208,12 +276,15 @@ def _moment_rules(now: datetime.datetime) -> tuple[str, list]:
 
 def _late_entry_sql(now: datetime.datetime) -> tuple[str, list]:
     tb = _tables()
+    # The day it was entered, in the organization's timezone (work dates are local).
     if _pg():
-        late = "(CAST(e.entered_at AS DATE) - e.work_date) > o.late_entry_days"
+        entered_on = "CAST(e.entered_at AT TIME ZONE o.timezone AS DATE)"
+        late = f"({entered_on} - e.work_date) > o.late_entry_days"
     else:
+        entered_on = "CAST(e.entered_at AS DATE)"
         late = "(julianday(date(e.entered_at)) - julianday(e.work_date)) > o.late_entry_days"
     entry_key = _concat("'entry:'", "e.id")
-    detail = _concat("'Work of '", "e.work_date", "' entered on '", "CAST(e.entered_at AS DATE)")
+    detail = _concat("'Work of '", "e.work_date", "' entered on '", entered_on)
     sql = (
         f"INSERT INTO {tb['flag']} ({FLAG_COLUMNS})"
         f" SELECT e.organization_id, 'late_entry', {entry_key}, '-', e.ticket_id,"
@@ -253,63 +324,65 @@ def _contract_sql(
     """Contract hours at the warning share and at 100 %, in one statement.
     Retainer: included minutes of the current period (by the contract's
     period, in the organization's timezone); block: prepaid minutes over the
-    contract's life. Counts time classified as included."""
+    contract's life. Counts time classified as included.
+
+    The organization's contracts in force (``k``) and their tickets (``tk``)
+    are small and read once; the included time is then one pass over the
+    organization's entries, whatever the row estimates say."""
     tb = _tables()
     today = timezone.localtime(now, organization.tzinfo).date()
     bounds = _period_bounds(today)
-    window_sum = []
-    params: list = []
-    period_key = ["CASE"]
-    for period, (start, end, key) in bounds.items():
-        window_sum.append(
-            f"SUM(CASE WHEN k.kind = 'retainer' AND k.period = '{period}'"
-            " AND e.work_date >= %s AND e.work_date < %s THEN e.minutes ELSE 0 END)"
-        )
-        params += [start, end]
-        period_key.append(f"WHEN k.kind = 'retainer' AND k.period = '{period}' THEN '{key}'")
-    period_key.append("ELSE '-' END")
-    only = " AND k.id = %s" if contract_id else ""
-    used = (
-        "SELECT t.contract_id,"
-        f" {' + '.join(window_sum)} + SUM(CASE WHEN k.kind = 'block' THEN e.minutes ELSE 0 END) AS used"
-        f" FROM {tb['entry']} e JOIN {tb['ticket']} t ON t.id = e.ticket_id"
-        f" JOIN {tb['contract']} k ON k.id = t.contract_id"
-        " WHERE e.organization_id = %s AND t.organization_id = %s AND k.organization_id = %s"
-        " AND e.billing_status = 'included'"
-        f" AND k.kind IN ('retainer', 'block'){only}"
-        " GROUP BY t.contract_id"
-    )
-    params += [organization.pk] * 3 + ([contract_id] if contract_id else [])
+    materialized = "MATERIALIZED " if _pg() else ""
+    period_key = " ".join(f"WHEN '{period}' THEN '{key}'" for period, (_, _, key) in bounds.items())
+    since = " ".join(f"WHEN '{period}' THEN %s" for period in bounds)
+    until = " ".join(f"WHEN '{period}' THEN %s" for period in bounds)
+    window_params = [start for start, _, _ in bounds.values()] + [
+        end for _, end, _ in bounds.values()
+    ]
     included = (
         f"(SELECT rv.included_minutes FROM {tb['revision']} rv WHERE rv.contract_id = k.id"
         " AND rv.effective_from <= %s ORDER BY rv.effective_from DESC LIMIT 1)"
     )
-    key = _concat("'contract:'", "k.id")
+    only = " AND k.id = %s" if contract_id else ""
+    key = _concat("'contract:'", "u.id")
     detail = _concat(
         "'Included hours at '", "v.pct", "' %%: '", "u.used", "' of '", "u.included", "' min used'"
+    ) + (
+        # A block of hours also says what is left of it.
+        " || CASE WHEN u.kind = 'block' THEN ', ' || CAST(CASE WHEN u.included > u.used"
+        " THEN u.included - u.used ELSE 0 END AS TEXT) || ' min left' ELSE '' END"
     )
     sql = (
-        f"WITH u AS (SELECT k.id, k.organization_id, k.client_id, {' '.join(period_key)} AS period_key,"
-        f" {included} AS included, COALESCE(s.used, 0) AS used"
-        f" FROM {tb['contract']} k JOIN ({used}) s ON s.contract_id = k.id"
-        " WHERE k.organization_id = %s AND k.starts_on <= %s"
-        " AND (k.ends_on IS NULL OR k.ends_on >= %s))"
+        f"WITH k AS {materialized}(SELECT k.id, k.organization_id, k.client_id, k.kind,"
+        f" CASE WHEN k.kind = 'retainer' THEN CASE k.period {period_key} END ELSE '-' END AS period_key,"
+        f" CASE k.period {since} END AS since, CASE k.period {until} END AS until,"
+        f" {included} AS included"
+        f" FROM {tb['contract']} k WHERE k.organization_id = %s AND k.kind IN ('retainer', 'block')"
+        f" AND k.starts_on <= %s AND (k.ends_on IS NULL OR k.ends_on >= %s){only}),"
+        f" tk AS {materialized}(SELECT t.id, t.contract_id FROM {tb['ticket']} t"
+        " JOIN k ON k.id = t.contract_id WHERE t.organization_id = %s),"
+        " u AS (SELECT k.id, k.organization_id, k.client_id, k.kind, k.period_key, k.included,"
+        " SUM(e.minutes) AS used"
+        f" FROM {tb['entry']} e JOIN tk ON tk.id = e.ticket_id JOIN k ON k.id = tk.contract_id"
+        " WHERE e.organization_id = %s AND e.billing_status = 'included'"
+        " AND (k.kind = 'block' OR (e.work_date >= k.since AND e.work_date < k.until))"
+        " GROUP BY k.id, k.organization_id, k.client_id, k.kind, k.period_key, k.included)"
         f" INSERT INTO {tb['flag']} ({FLAG_COLUMNS})"
         f" SELECT u.organization_id, v.kind, {key}, u.period_key, NULL, u.id, u.client_id, {detail},"
         " 'open', c.account_manager_id, %s, ''"
-        f" FROM u JOIN {tb['contract']} k ON k.id = u.id JOIN {tb['client']} c ON c.id = u.client_id"
+        f" FROM u JOIN {tb['client']} c ON c.id = u.client_id"
         " CROSS JOIN (SELECT %s AS kind, %s AS pct UNION ALL SELECT %s, %s) v"
         " WHERE u.included > 0 AND u.used * 100 >= u.included * v.pct"
         " ON CONFLICT (organization_id, kind, subject_key, period_key) DO NOTHING"
     )
-    # params order: the period_key CASE has none; included subquery: today;
-    # used subquery (windows, organization, contract); contract filter.
-    ordered = [today, *params, organization.pk, today, today, now]
-    ordered += [
+    params = [*window_params, today, organization.pk, today, today]
+    params += [contract_id] if contract_id else []
+    params += [organization.pk, organization.pk, now]
+    params += [
         ExceptionFlag.Kind.CONTRACT_80, organization.contract_warning_percent,
         ExceptionFlag.Kind.CONTRACT_100, 100,
     ]  # fmt: skip
-    return sql, ordered
+    return sql, params
 
 
 # --- running them ----------------------------------------------------------------
@@ -329,17 +402,27 @@ def _execute(sql: str, params: list) -> int:
 
 
 def _bind(sql: str, params: list, organization_id: int, where: str, where_params: list):
+    """Put the batch restriction and its parameters in: ``{where}`` on the
+    tickets ``t`` or the entries ``e``, ``{fwhere}`` the same tickets' flags."""
     bound = []
     for p in params:
-        if p is ORG:
+        if p is ORG or p is FLAGS_ORG:
             bound += [organization_id, *where_params]
         else:
             bound.append(p)
-    return sql.replace("{where}", where), bound
+    fwhere = where.replace("t.id", "f.ticket_id")
+    return sql.replace("{fwhere}", fwhere).replace("{where}", where), bound
 
 
 def _ticket_batch(organization: Organization, now, where: str, where_params: list) -> int:
-    created = _execute(*_bind(*_ticket_rules(now), organization.pk, where, where_params))
+    """The ticket rules (and the threshold moments) over one batch; returns
+    the number of new flags."""
+    sql, params = _bind(*_ticket_rules(now), organization.pk, where, where_params)
+    if _pg():
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [_adapt(p) for p in params])
+            return cursor.fetchone()[0]
+    created = _execute(sql, params)
     _execute(*_bind(*_moment_rules(now), organization.pk, where, where_params))
     return created
 
@@ -364,9 +447,11 @@ def flags_check_ticket(*, organization: Organization, ticket_id: int) -> int:
     return created
 
 
-def _keyset_bounds(model, organization: Organization, batch: int):
-    """Consecutive (low, high] id ranges covering the organization's rows,
-    about ``batch`` rows each (ids of one tenant are mostly dense)."""
+def _keyset_batches(model, alias: str, organization: Organization, batch: int):
+    """``(where, params)`` restrictions covering the organization's rows in
+    consecutive (low, high] id ranges of about ``batch`` rows each (ids of one
+    tenant are mostly dense). An organization that fits in one batch gets no
+    id restriction at all, which also keeps the planner's estimates right."""
     table = _t(model)
     with connection.cursor() as cursor:
         cursor.execute(
@@ -376,35 +461,31 @@ def _keyset_bounds(model, organization: Organization, batch: int):
         first, last, count = cursor.fetchone()
     if not count:
         return
-    parts = max(1, -(-count // batch))
+    if count <= batch:
+        yield "", []
+        return
+    parts = -(-count // batch)
     step = max(1, -(-(last - first + 1) // parts))
     low = first - 1
     while low < last:
         high = min(low + step, last)
-        yield low, high
+        yield f"AND {alias}.id > %s AND {alias}.id <= %s", [low, high]
         low = high
 
 
 def flags_sweep(*, organization: Organization, batch: int = BATCH) -> SweepResult:
     """Every rule over every ticket and entry of the organization, in keyset
-    batches, one short transaction per batch. Idempotent."""
+    batches of tickets (with their time entries), one short transaction per
+    batch; then the contracts. Idempotent."""
     now = timezone.now()
     created = batches = 0
-    for low, high in _keyset_bounds(Ticket, organization, batch):
-        with transaction.atomic():
-            created += _ticket_batch(organization, now, "AND t.id > %s AND t.id <= %s", [low, high])
-        batches += 1
     late_sql, late_params = _late_entry_sql(now)
-    for low, high in _keyset_bounds(TimeEntry, organization, batch * 5):
+    for where, where_params in _keyset_batches(Ticket, "t", organization, batch):
         with transaction.atomic():
+            created += _ticket_batch(organization, now, where, where_params)
+            entries = where.replace("t.id", "e.ticket_id")
             created += _execute(
-                *_bind(
-                    late_sql,
-                    late_params,
-                    organization.pk,
-                    "AND e.id > %s AND e.id <= %s",
-                    [low, high],
-                )
+                *_bind(late_sql, late_params, organization.pk, entries, where_params)
             )
         batches += 1
     with transaction.atomic():

@@ -45,15 +45,21 @@ ITEM_COLUMNS = (
 )
 
 
-def _statements(organization: Organization, queue: ReviewQueue, now: datetime.datetime):
-    item = _t(ReviewItem)
+def _sql_text(text: str) -> str:
+    """A constant for an SQL string literal in a statement that takes parameters."""
+    return str(text).replace("'", "''").replace("%", "%%")
+
+
+def _selects(organization: Organization, queue: ReviewQueue, now: datetime.datetime):
+    """(kind, SELECT of the items of that kind that are unresolved now, params).
+    Each SELECT gives the columns of ITEM_COLUMNS, its subject key named
+    ``subject_key``."""
     ticket, client, flag, check, entry, rtype, decision = (
         _t(Ticket), _t(Client), _t(ExceptionFlag), _t(ScopeCheck), _t(TimeEntry),
         _t(RequestType), _t(BillingDecision),
     )  # fmt: skip
-    head = f"INSERT INTO {item} ({ITEM_COLUMNS}) SELECT %s, %s, "
-    tail = " ON CONFLICT (organization_id, queue_id, kind, subject_key) DO NOTHING"
     org, qid = organization.pk, queue.pk
+    none = "CAST(NULL AS BIGINT)"  # typed, so a CTE over the SELECT keeps the column types
     stale_before = now - datetime.timedelta(hours=organization.scope_check_stale_hours)
     since = now - datetime.timedelta(days=30)
     latest_reason = (
@@ -73,80 +79,139 @@ def _statements(organization: Organization, queue: ReviewQueue, now: datetime.da
         "u.catch_all", "' of '", "u.total", "' tickets in 30 days under a catch-all type'"
     )
     no_notes = _concat("c.name", "' has no billing notes for the people doing the work'")
+    # What the flag is, then its detail ("Ticket over its expected time: Logged 90 min; …").
+    labels = " ".join(
+        f"WHEN '{value}' THEN '{_sql_text(label)}'" for value, label in ExceptionFlag.Kind.choices
+    )
+    flag_reason = (
+        f"CASE f.kind {labels} ELSE f.kind END"
+        " || CASE WHEN f.detail = '' THEN '' ELSE ': ' || f.detail END"
+    )
     yield (
-        head + f"'{ReviewItem.Kind.UNCLEAR_DECISION}', {ticket_key}, t.id, t.client_id,"
-        f" NULL, NULL, {unclear},"
+        ReviewItem.Kind.UNCLEAR_DECISION,
+        f"SELECT %s, %s, '{ReviewItem.Kind.UNCLEAR_DECISION}', {ticket_key} AS subject_key, t.id, t.client_id,"
+        f" {none}, {none}, {unclear},"
         " c.account_manager_id, 'open', ''"
         f" FROM {ticket} t JOIN {client} c ON c.id = t.client_id"
-        " WHERE t.organization_id = %s AND t.classification = 'unclear'" + tail,
+        " WHERE t.organization_id = %s AND t.classification = 'unclear'",
         [org, qid, org],
     )
     yield (
-        head + f"'{ReviewItem.Kind.STALE_SCOPE_CHECK}', {check_key}, s.ticket_id, t.client_id,"
-        f" NULL, s.id, {waiting},"
+        ReviewItem.Kind.STALE_SCOPE_CHECK,
+        f"SELECT %s, %s, '{ReviewItem.Kind.STALE_SCOPE_CHECK}', {check_key} AS subject_key, s.ticket_id, t.client_id,"
+        f" {none}, s.id, {waiting},"
         " COALESCE(s.account_manager_id, c.account_manager_id), 'open', ''"
         f" FROM {check} s JOIN {ticket} t ON t.id = s.ticket_id JOIN {client} c ON c.id = t.client_id"
-        " WHERE s.organization_id = %s AND s.status IN ('pending', 'awaiting_client') AND s.created_at < %s"
-        + tail,
+        " WHERE s.organization_id = %s AND s.status IN ('pending', 'awaiting_client') AND s.created_at < %s",
         [org, qid, org, stale_before],
     )
     yield (
-        head + f"'{ReviewItem.Kind.OPEN_FLAG}', {flag_key}, f.ticket_id, f.client_id,"
-        " f.id, NULL, f.detail, COALESCE(f.owner_id, c.account_manager_id), 'open', ''"
+        ReviewItem.Kind.OPEN_FLAG,
+        f"SELECT %s, %s, '{ReviewItem.Kind.OPEN_FLAG}', {flag_key} AS subject_key, f.ticket_id, f.client_id,"
+        f" f.id, {none}, SUBSTR({flag_reason}, 1, 300), COALESCE(f.owner_id, c.account_manager_id),"
+        " 'open', ''"
         f" FROM {flag} f LEFT JOIN {client} c ON c.id = f.client_id"
         " WHERE f.organization_id = %s AND f.status = 'open'"
-        " AND f.kind NOT IN ('no_decision', 'catch_all')" + tail,
+        " AND f.kind NOT IN ('no_decision', 'catch_all')",
         [org, qid, org],
     )
     yield (
-        head + f"'{ReviewItem.Kind.UNDECIDED_TIME}', {ticket_key}, t.id, t.client_id,"
-        f" NULL, NULL, {undecided},"
+        ReviewItem.Kind.UNDECIDED_TIME,
+        f"SELECT %s, %s, '{ReviewItem.Kind.UNDECIDED_TIME}', {ticket_key} AS subject_key, t.id, t.client_id,"
+        f" {none}, {none}, {undecided},"
         " c.account_manager_id, 'open', ''"
         f" FROM (SELECT e.ticket_id, SUM(e.minutes) AS minutes FROM {entry} e"
         "  WHERE e.organization_id = %s AND e.billing_status = 'undecided' AND NOT e.locked"
         "  GROUP BY e.ticket_id) u"
         f" JOIN {ticket} t ON t.id = u.ticket_id JOIN {client} c ON c.id = t.client_id"
-        " WHERE t.organization_id = %s" + tail,
+        " WHERE t.organization_id = %s",
         [org, qid, org, org],
     )
     yield (
-        head + f"'{ReviewItem.Kind.CATCH_ALL_USE}', {client_key}, NULL, c.id,"
-        f" NULL, NULL, {catch_all},"
+        ReviewItem.Kind.CATCH_ALL_USE,
+        f"SELECT %s, %s, '{ReviewItem.Kind.CATCH_ALL_USE}', {client_key} AS subject_key, {none}, c.id,"
+        f" {none}, {none}, {catch_all},"
         " c.account_manager_id, 'open', ''"
         f" FROM (SELECT t.client_id, COUNT(*) AS total,"
         "  SUM(CASE WHEN rt.is_catch_all THEN 1 ELSE 0 END) AS catch_all"
         f"  FROM {ticket} t JOIN {rtype} rt ON rt.id = t.request_type_id"
         "  WHERE t.organization_id = %s AND t.opened_at >= %s GROUP BY t.client_id) u"
         f" JOIN {client} c ON c.id = u.client_id"
-        " WHERE u.total >= %s AND u.catch_all * 100 >= u.total * %s" + tail,
+        " WHERE u.total >= %s AND u.catch_all * 100 >= u.total * %s",
         [org, qid, org, since, CATCH_ALL_MIN_TICKETS, CATCH_ALL_SHARE],
     )
     yield (
-        head + f"'{ReviewItem.Kind.MISSING_BILLING_NOTES}', {client_key}, NULL, c.id,"
-        f" NULL, NULL, {no_notes},"
+        ReviewItem.Kind.MISSING_BILLING_NOTES,
+        f"SELECT %s, %s, '{ReviewItem.Kind.MISSING_BILLING_NOTES}', {client_key} AS subject_key, {none}, c.id,"
+        f" {none}, {none}, {no_notes},"
         " c.account_manager_id, 'open', ''"
         f" FROM {client} c WHERE c.organization_id = %s AND c.status IN ('onboarding', 'active')"
-        " AND TRIM(c.billing_notes) = ''" + tail,
+        " AND TRIM(c.billing_notes) = ''",
         [org, qid, org],
     )
+
+
+SETTLED_NOTE = "No longer open when the queue was rebuilt: settled elsewhere."
 
 
 def review_queue_build(
     *, organization: Organization, now: datetime.datetime | None = None
 ) -> BuildResult:
-    """Build (or top up) the organization's queue for its current week."""
+    """Build (or top up) the organization's queue for its current week.
+
+    Adds what is unresolved now and, on a rebuild, marks resolved the open
+    items whose subject was settled elsewhere since (a flag resolved on the
+    flags page, a scope check answered, a decision made), so the queue holds
+    exactly what is still unresolved. Items people resolved stay resolved."""
     now = now or timezone.now()
     week = week_start_for(organization, now)
     with transaction.atomic():
-        queue, _ = ReviewQueue.objects.get_or_create(organization=organization, week_start=week)
+        queue, fresh = ReviewQueue.objects.get_or_create(organization=organization, week_start=week)
         created = 0
         with connection.cursor() as cursor:
-            for sql, params in _statements(organization, queue, now):
-                cursor.execute(sql, [_adapt(p) for p in params])
-                created += max(cursor.rowcount, 0)
+            for kind, select, params in _selects(organization, queue, now):
+                for sql, sql_params in _build_statements(
+                    organization, queue, now, kind, select, params, rebuild=not fresh
+                ):
+                    cursor.execute(sql, [_adapt(p) for p in sql_params])
+                created += max(cursor.rowcount, 0)  # the last statement inserts
         ReviewQueue.objects.filter(pk=queue.pk).update(built_at=now)
     queue.refresh_from_db()
     return BuildResult(queue=queue, created=created)
+
+
+def _build_statements(organization, queue, now, kind, select, params, *, rebuild: bool):
+    """The statements that bring one kind of the queue up to date. A fresh
+    queue only inserts. A rebuild also settles the open items whose subject
+    is no longer unresolved; on PostgreSQL in the same statement, which reads
+    what is unresolved once and inserts only subjects the queue lacks."""
+    item = _t(ReviewItem)
+    insert = (
+        f"INSERT INTO {item} ({ITEM_COLUMNS}) {{select}}"
+        " ON CONFLICT (organization_id, queue_id, kind, subject_key) DO NOTHING"
+    )
+    settle = (
+        f"UPDATE {item} SET status = 'resolved', resolved_at = %s, note = %s"
+        " WHERE organization_id = %s AND queue_id = %s AND kind = %s AND status = 'open'"
+        " AND subject_key NOT IN (SELECT q.subject_key FROM ({select}) q)"
+    )
+    settle_params = [now, SETTLED_NOTE, organization.pk, queue.pk, kind]
+    if not rebuild:
+        return [(insert.format(select=select), params)]
+    if connection.vendor != "postgresql":
+        return [
+            (settle.format(select=select), [*settle_params, *params]),
+            (insert.format(select=select), params),
+        ]
+    both = (
+        f"WITH cur ({ITEM_COLUMNS}) AS MATERIALIZED ({select}),"
+        f" settled AS ({settle.format(select='SELECT * FROM cur')} RETURNING 1)"
+        f" INSERT INTO {item} ({ITEM_COLUMNS}) SELECT * FROM cur"
+        f" WHERE NOT EXISTS (SELECT 1 FROM {item} i WHERE i.organization_id = %s"
+        " AND i.queue_id = %s AND i.kind = %s AND i.subject_key = cur.subject_key)"
+        " ON CONFLICT (organization_id, queue_id, kind, subject_key) DO NOTHING"
+    )
+    return [(both, [*params, *settle_params, organization.pk, queue.pk, kind])]
 
 
 def review_queue_due(*, organization: Organization, now: datetime.datetime | None = None) -> bool:
@@ -162,45 +227,71 @@ def _require_reviewer(actor: Membership, organization_id: int) -> None:
         raise PermissionDenied("Your role in this organization may not work the review.")
 
 
+def _mark_resolved(obj, *, actor: Membership, note: str, note_field: str, now) -> None:
+    obj.status = "resolved"
+    obj.resolved_at = now
+    obj.resolved_by = actor
+    setattr(obj, note_field, note)
+    obj.save(update_fields=["status", "resolved_at", "resolved_by", note_field])
+
+
 @transaction.atomic
 def review_item_resolve(*, item: ReviewItem, actor: Membership, note: str = "") -> ReviewItem:
+    """Resolve a review item with who, when and a note. An item about an
+    open flag resolves the flag too: the review is where it was settled."""
     _require_reviewer(actor, item.organization_id)
     current = ReviewItem.objects.select_for_update().get(
         organization=item.organization_id, pk=item.pk
     )
     if current.status == ReviewItem.Status.RESOLVED:
         raise ValidationError("This item is already resolved.")
-    current.status = ReviewItem.Status.RESOLVED
-    current.resolved_at = timezone.now()
-    current.resolved_by = actor
-    current.note = (note or "").strip()
-    current.save(update_fields=["status", "resolved_at", "resolved_by", "note"])
+    now, note = timezone.now(), (note or "").strip()
+    _mark_resolved(current, actor=actor, note=note, note_field="note", now=now)
+    if current.flag_id:
+        flag = (
+            ExceptionFlag.objects.select_for_update()
+            .filter(organization=current.organization_id, pk=current.flag_id)
+            .first()
+        )
+        if flag is not None and flag.status == ExceptionFlag.Status.OPEN:
+            _mark_resolved(flag, actor=actor, note=note, note_field="resolution_note", now=now)
     return current
 
 
 @transaction.atomic
 def review_item_reassign(*, item: ReviewItem, actor: Membership, owner: Membership) -> ReviewItem:
+    """Give an open item to another member who works the review."""
     _require_reviewer(actor, item.organization_id)
     if owner is None or owner.organization_id != item.organization_id:
         raise ValidationError({"owner": "Choose a member of this organization."})
-    ReviewItem.objects.filter(organization=item.organization_id, pk=item.pk).update(owner=owner)
-    item.owner = owner
-    return item
+    if owner.role not in REVIEWERS:
+        raise ValidationError(
+            {"owner": "Choose someone who works the review: an account manager, admin or finance."}
+        )
+    current = ReviewItem.objects.select_for_update().get(
+        organization=item.organization_id, pk=item.pk
+    )
+    if current.status == ReviewItem.Status.RESOLVED:
+        raise ValidationError("This item is already resolved.")
+    current.owner = owner
+    current.save(update_fields=["owner"])
+    return current
 
 
 @transaction.atomic
 def flag_resolve(*, flag: ExceptionFlag, actor: Membership, note: str = "") -> ExceptionFlag:
-    """Resolve a flag with who, when and a note."""
-    if actor is None or actor.organization_id != flag.organization_id:
-        raise ValidationError({"actor": "Only a member of this organization can do this."})
+    """Resolve a flag with who, when and a note (people who work the review:
+    account managers, admins, finance). Open review items about the flag are
+    resolved with it."""
+    _require_reviewer(actor, flag.organization_id)
     current = ExceptionFlag.objects.select_for_update().get(
         organization=flag.organization_id, pk=flag.pk
     )
     if current.status == ExceptionFlag.Status.RESOLVED:
         raise ValidationError("This flag is already resolved.")
-    current.status = ExceptionFlag.Status.RESOLVED
-    current.resolved_at = timezone.now()
-    current.resolved_by = actor
-    current.resolution_note = (note or "").strip()
-    current.save(update_fields=["status", "resolved_at", "resolved_by", "resolution_note"])
+    now, note = timezone.now(), (note or "").strip()
+    _mark_resolved(current, actor=actor, note=note, note_field="resolution_note", now=now)
+    ReviewItem.objects.filter(
+        organization=current.organization_id, flag=current, status=ReviewItem.Status.OPEN
+    ).update(status=ReviewItem.Status.RESOLVED, resolved_at=now, resolved_by=actor, note=note)
     return current

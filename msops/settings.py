@@ -175,8 +175,16 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "store_processed": False,
     }
 else:
-    # Longer than any task may run, so an unacked task is not redelivered early.
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 2 * CELERY_TASK_MAX_SECONDS}
+    # A task is acknowledged when it finishes; if its worker dies first, Redis
+    # hands it to another worker once this many seconds have passed. Longer
+    # than any task may run, so a running task is not redelivered early.
+    _visibility_timeout = env.int("CELERY_VISIBILITY_TIMEOUT", default=2 * CELERY_TASK_MAX_SECONDS)
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "visibility_timeout": _visibility_timeout,
+        # Look for abandoned tasks every tenth of the timeout (at most every 10 s).
+        "unacked_restore_interval": max(1, min(10, _visibility_timeout // 10)),
+        "unacked_restore_throttle": 1,
+    }
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 

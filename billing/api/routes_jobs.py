@@ -1,5 +1,9 @@
 """Registers the jobs API viewsets (called by billing/api/routes.py)."""
 
+from . import jobs
+
 
 def register(router) -> None:
-    pass
+    router.register("flags", jobs.FlagViewSet, basename="flag")
+    router.register("review-queues", jobs.ReviewQueueViewSet, basename="review-queue")
+    router.register("review-items", jobs.ReviewItemViewSet, basename="review-item")
