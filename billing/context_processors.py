@@ -8,7 +8,7 @@ def nav_counts(request: HttpRequest) -> dict:
     """``{"nav_counts": {"flags": n, "scope_checks": n, "review": n}}`` inside
     an organization, ``{}`` elsewhere.
 
-    Computed lazily (at most three COUNT queries, only if a template shows
+    Computed lazily (one query of three counts, only if a template shows
     them) and once per request, however many templates render."""
     organization = getattr(request, "organization", None)
     membership = getattr(request, "membership", None)

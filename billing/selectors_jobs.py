@@ -6,7 +6,8 @@ number of queries does not grow with the number of rows."""
 import datetime
 from dataclasses import dataclass
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, IntegerField, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 
 from clients.models import Client
 from msops.tenancy.models import Membership, Organization, Role
@@ -178,7 +179,7 @@ def review_counts(*, queue: ReviewQueue, membership: Membership) -> ReviewCounts
 
 # --- navigation ---------------------------------------------------------------------
 def nav_counts(*, membership: Membership, now: datetime.datetime | None = None) -> dict[str, int]:
-    """What waits for this member, in at most three COUNT queries:
+    """What waits for this member, in one query of three counted subqueries:
 
     - ``flags``: open flags they own (admins: every open flag);
     - ``scope_checks``: open scope checks where they are the account manager
@@ -197,15 +198,28 @@ def nav_counts(*, membership: Membership, now: datetime.datetime | None = None) 
     )
     if role not in SEES_ALL_SCOPE_CHECKS:
         checks = checks.filter(account_manager=membership)
-    counts = {"flags": flags.count(), "scope_checks": checks.count(), "review": 0}
-    if role in REVIEWERS:
-        items = ReviewItem.objects.filter(
-            organization=organization,
-            queue__organization=organization,
-            queue__week_start=week_start_for(organization, now),
-            status=ReviewItem.Status.OPEN,
+    items = ReviewItem.objects.filter(
+        organization=organization,
+        queue__organization=organization,
+        queue__week_start=week_start_for(organization, now),
+        status=ReviewItem.Status.OPEN,
+    )
+    if role not in SEES_ALL_REVIEW:
+        items = items.filter(owner=membership)
+    if role not in REVIEWERS:
+        items = items.none()
+
+    def counted(queryset) -> Coalesce:
+        return Coalesce(
+            Subquery(
+                queryset.order_by().values("organization").annotate(n=Count("pk")).values("n")[:1],
+                output_field=IntegerField(),
+            ),
+            0,
         )
-        if role not in SEES_ALL_REVIEW:
-            items = items.filter(owner=membership)
-        counts["review"] = items.count()
-    return counts
+
+    return (
+        Organization.objects.filter(pk=organization.pk)
+        .values(flags=counted(flags), scope_checks=counted(checks), review=counted(items))
+        .get()
+    )

@@ -419,7 +419,7 @@ def test_navigation_counts_are_lazy_and_computed_once_per_request(
     with activate_organization(org):
         with django_assert_num_queries(0):
             context = nav_counts(request)
-        with django_assert_num_queries(3):
+        with django_assert_num_queries(1):
             assert context["nav_counts"]["flags"] == 3
         with django_assert_num_queries(0):
             assert nav_counts(request)["nav_counts"]["review"] == 3
