@@ -3,6 +3,7 @@ import datetime
 import pytest
 from django.core import mail
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.utils import timezone
 
 from billing.models import BillingDecision, DecisionLogEntry, ScopeCheck
 from billing.services import (
@@ -396,3 +397,34 @@ def test_work_after_the_fact_reports_every_field_at_once(scoped, org, developer,
         "title", "minutes", "work_date", "source", "classification"
     }  # fmt: skip
     assert not Ticket.objects.exists() and not BillingMoment.objects.exists()
+
+
+def test_the_nth_ticket_of_one_type_in_30_days_raises_a_recurring_issue_moment(
+    scoped, org, open_ticket
+):
+    assert org.recurring_ticket_count == 3
+    first = open_ticket(title="VPN drops")
+    second = open_ticket(title="VPN drops again")
+    third = open_ticket(title="VPN drops, third time")
+    other_type = open_ticket("feature", title="Export")
+    recurring = BillingMoment.objects.filter(kind=BillingMoment.Kind.RECURRING_ISSUE)
+    assert list(recurring.values_list("ticket", flat=True)) == [third.pk]
+    assert "3 “Troubleshooting” tickets in 30 days" in recurring.get().detail
+    assert not recurring.filter(ticket__in=[first, second, other_type]).exists()
+
+
+def test_tickets_older_than_30_days_do_not_count_as_recurring(scoped, org, developer, terms):
+    from tickets.services import ticket_open
+
+    rtype = terms["rules"]["troubleshooting"].request_type
+    now = timezone.now()
+    for days_ago in (45, 40, 0):
+        ticket_open(
+            organization=org,
+            opened_by=developer,
+            client=terms["client"],
+            request_type=rtype,
+            title="Printer",
+            opened_at=now - datetime.timedelta(days=days_ago),
+        )
+    assert not BillingMoment.objects.filter(kind=BillingMoment.Kind.RECURRING_ISSUE).exists()

@@ -155,7 +155,38 @@ def ticket_open(
         raised_by=opened_by,
         created_at=opened_at,
     )
+    _recurring_issue(ticket=ticket, organization=organization, opened_by=opened_by)
     return ticket
+
+
+RECURRING_WINDOW = datetime.timedelta(days=30)
+
+
+def _recurring_issue(*, ticket: Ticket, organization: Organization, opened_by) -> None:
+    """The client's Nth ticket of one request type within 30 days (N is the
+    organization's setting): a recurring issue is becoming remediation."""
+    threshold = organization.recurring_ticket_count
+    if not threshold:
+        return
+    recent = Ticket.objects.filter(
+        organization=organization,
+        client=ticket.client_id,
+        request_type=ticket.request_type_id,
+        opened_at__gt=ticket.opened_at - RECURRING_WINDOW,
+        opened_at__lte=ticket.opened_at,
+    ).count()
+    if recent >= threshold:
+        BillingMoment.objects.create(
+            organization=organization,
+            ticket=ticket,
+            kind=BillingMoment.Kind.RECURRING_ISSUE,
+            detail=(
+                f"{ticket.client.name} opened {recent} “{ticket.request_type.name}” tickets "
+                "in 30 days: is this remediation rather than support?"
+            )[:300],
+            raised_by=opened_by,
+            created_at=ticket.opened_at,
+        )
 
 
 def ticket_update(*, ticket: Ticket, actor: Membership | None, version: int, **changes) -> Ticket:
