@@ -265,7 +265,7 @@ class ReviewItem(TenantModel):
     class Kind(models.TextChoices):
         UNCLEAR_DECISION = "unclear_decision", "Unclear decision"
         STALE_SCOPE_CHECK = "stale_scope_check", "Scope check pending too long"
-        OPEN_FLAG = "open_flag", "Open exception flag"
+        OPEN_FLAG = "open_flag", "Open exception flags"
         UNDECIDED_TIME = "undecided_time", "Time without a decision"
         CATCH_ALL_USE = "catch_all_use", "Heavy use of catch-all request types"
         MISSING_BILLING_NOTES = "missing_billing_notes", "Client without billing notes"
@@ -284,7 +284,19 @@ class ReviewItem(TenantModel):
         Client, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
     flag = models.ForeignKey(
-        ExceptionFlag, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+        ExceptionFlag,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="For open flags: the latest flag the item counts.",
+    )
+    flag_kind = models.CharField(
+        max_length=25,
+        choices=ExceptionFlag.Kind.choices,
+        blank=True,
+        help_text="For open flags: the kind of flag. One item stands for the client's open"
+        " flags of this kind, up to and including `flag`.",
     )
     scope_check = models.ForeignKey(
         ScopeCheck, on_delete=models.PROTECT, null=True, blank=True, related_name="+"

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection, transaction
+from django.db.models import Exists, OuterRef, QuerySet
 from django.utils import timezone
 
 from clients.models import Client, RequestType
@@ -23,6 +24,8 @@ from .models import BillingDecision, ExceptionFlag, ReviewItem, ReviewQueue, Sco
 CATCH_ALL_SHARE = 25  # % of a client's tickets in 30 days under catch-all types
 CATCH_ALL_MIN_TICKETS = 4
 REVIEWERS = frozenset({Role.ACCOUNT_MANAGER, Role.ADMIN, Role.FINANCE})
+# Flags the review shows as kinds of their own (time without a decision, catch-all use).
+FLAGS_REVIEWED_ELSEWHERE = (ExceptionFlag.Kind.NO_DECISION, ExceptionFlag.Kind.CATCH_ALL)
 
 
 def week_start_for(
@@ -41,7 +44,7 @@ class BuildResult:
 
 ITEM_COLUMNS = (
     "organization_id, queue_id, kind, subject_key, ticket_id, client_id, flag_id, scope_check_id,"
-    " reason, owner_id, status, note"
+    " reason, owner_id, status, note, flag_kind"
 )
 
 
@@ -69,7 +72,7 @@ def _selects(organization: Organization, queue: ReviewQueue, now: datetime.datet
     ticket_key = _concat("'ticket:'", "t.id")
     client_key = _concat("'client:'", "c.id")
     check_key = _concat("'check:'", "s.id")
-    flag_key = _concat("'flag:'", "f.id")
+    group_key = _concat("'flags:'", "COALESCE(CAST(g.client_id AS TEXT), '-')", "':'", "g.kind")
     unclear = _concat("'#'", "t.number", "' decided unclear: '", latest_reason)
     waiting = _concat(
         "'Scope check on #'", "t.number", "' waiting since '", "CAST(s.created_at AS DATE)"
@@ -79,19 +82,20 @@ def _selects(organization: Organization, queue: ReviewQueue, now: datetime.datet
         "u.catch_all", "' of '", "u.total", "' tickets in 30 days under a catch-all type'"
     )
     no_notes = _concat("c.name", "' has no billing notes for the people doing the work'")
-    # What the flag is, then its detail ("Ticket over its expected time: Logged 90 min; …").
     labels = " ".join(
         f"WHEN '{value}' THEN '{_sql_text(label)}'" for value, label in ExceptionFlag.Kind.choices
     )
-    flag_reason = (
-        f"CASE f.kind {labels} ELSE f.kind END"
-        " || CASE WHEN f.detail = '' THEN '' ELSE ': ' || f.detail END"
+    # One flag: what it is and its detail; several: what they are and how many.
+    group_reason = (
+        f"CASE g.kind {labels} ELSE g.kind END || CASE"
+        " WHEN g.n > 1 THEN ': ' || CAST(g.n AS TEXT) || ' open flags'"
+        " WHEN g.detail = '' THEN '' ELSE ': ' || g.detail END"
     )
     yield (
         ReviewItem.Kind.UNCLEAR_DECISION,
         f"SELECT %s, %s, '{ReviewItem.Kind.UNCLEAR_DECISION}', {ticket_key} AS subject_key, t.id, t.client_id,"
         f" {none}, {none}, {unclear},"
-        " c.account_manager_id, 'open', ''"
+        " c.account_manager_id, 'open', '', ''"
         f" FROM {ticket} t JOIN {client} c ON c.id = t.client_id"
         " WHERE t.organization_id = %s AND t.classification = 'unclear'",
         [org, qid, org],
@@ -100,26 +104,34 @@ def _selects(organization: Organization, queue: ReviewQueue, now: datetime.datet
         ReviewItem.Kind.STALE_SCOPE_CHECK,
         f"SELECT %s, %s, '{ReviewItem.Kind.STALE_SCOPE_CHECK}', {check_key} AS subject_key, s.ticket_id, t.client_id,"
         f" {none}, s.id, {waiting},"
-        " COALESCE(s.account_manager_id, c.account_manager_id), 'open', ''"
+        " COALESCE(s.account_manager_id, c.account_manager_id), 'open', '', ''"
         f" FROM {check} s JOIN {ticket} t ON t.id = s.ticket_id JOIN {client} c ON c.id = t.client_id"
         " WHERE s.organization_id = %s AND s.status IN ('pending', 'awaiting_client') AND s.created_at < %s",
         [org, qid, org, stale_before],
     )
     yield (
         ReviewItem.Kind.OPEN_FLAG,
-        f"SELECT %s, %s, '{ReviewItem.Kind.OPEN_FLAG}', {flag_key} AS subject_key, f.ticket_id, f.client_id,"
-        f" f.id, {none}, SUBSTR({flag_reason}, 1, 300), COALESCE(f.owner_id, c.account_manager_id),"
-        " 'open', ''"
-        f" FROM {flag} f LEFT JOIN {client} c ON c.id = f.client_id"
-        " WHERE f.organization_id = %s AND f.status = 'open'"
-        " AND f.kind NOT IN ('no_decision', 'catch_all')",
+        f"SELECT %s, %s, '{ReviewItem.Kind.OPEN_FLAG}', {group_key} AS subject_key,"
+        " CASE WHEN g.first_ticket = g.last_ticket THEN g.first_ticket END, g.client_id,"
+        f" g.last_id, {none}, SUBSTR({group_reason}, 1, 300),"
+        # The flags' owner when they all have the same one, else the account manager.
+        " CASE WHEN g.owned = g.n AND g.first_owner = g.last_owner THEN g.first_owner"
+        " ELSE c.account_manager_id END,"
+        " 'open', '', g.kind"
+        " FROM (SELECT f.client_id, f.kind, COUNT(*) AS n, MAX(f.id) AS last_id,"
+        "  MIN(f.ticket_id) AS first_ticket, MAX(f.ticket_id) AS last_ticket, MIN(f.detail) AS detail,"
+        "  COUNT(f.owner_id) AS owned, MIN(f.owner_id) AS first_owner, MAX(f.owner_id) AS last_owner"
+        f"  FROM {flag} f WHERE f.organization_id = %s AND f.status = 'open'"
+        f"  AND f.kind NOT IN ({', '.join(repr(str(k)) for k in FLAGS_REVIEWED_ELSEWHERE)})"
+        "  GROUP BY f.client_id, f.kind) g"
+        f" LEFT JOIN {client} c ON c.id = g.client_id",
         [org, qid, org],
     )
     yield (
         ReviewItem.Kind.UNDECIDED_TIME,
         f"SELECT %s, %s, '{ReviewItem.Kind.UNDECIDED_TIME}', {ticket_key} AS subject_key, t.id, t.client_id,"
         f" {none}, {none}, {undecided},"
-        " c.account_manager_id, 'open', ''"
+        " c.account_manager_id, 'open', '', ''"
         f" FROM (SELECT e.ticket_id, SUM(e.minutes) AS minutes FROM {entry} e"
         "  WHERE e.organization_id = %s AND e.billing_status = 'undecided' AND NOT e.locked"
         "  GROUP BY e.ticket_id) u"
@@ -131,7 +143,7 @@ def _selects(organization: Organization, queue: ReviewQueue, now: datetime.datet
         ReviewItem.Kind.CATCH_ALL_USE,
         f"SELECT %s, %s, '{ReviewItem.Kind.CATCH_ALL_USE}', {client_key} AS subject_key, {none}, c.id,"
         f" {none}, {none}, {catch_all},"
-        " c.account_manager_id, 'open', ''"
+        " c.account_manager_id, 'open', '', ''"
         f" FROM (SELECT t.client_id, COUNT(*) AS total,"
         "  SUM(CASE WHEN rt.is_catch_all THEN 1 ELSE 0 END) AS catch_all"
         f"  FROM {ticket} t JOIN {rtype} rt ON rt.id = t.request_type_id"
@@ -144,7 +156,7 @@ def _selects(organization: Organization, queue: ReviewQueue, now: datetime.datet
         ReviewItem.Kind.MISSING_BILLING_NOTES,
         f"SELECT %s, %s, '{ReviewItem.Kind.MISSING_BILLING_NOTES}', {client_key} AS subject_key, {none}, c.id,"
         f" {none}, {none}, {no_notes},"
-        " c.account_manager_id, 'open', ''"
+        " c.account_manager_id, 'open', '', ''"
         f" FROM {client} c WHERE c.organization_id = %s AND c.status IN ('onboarding', 'active')"
         " AND TRIM(c.billing_notes) = ''",
         [org, qid, org],
@@ -183,35 +195,58 @@ def review_queue_build(
 def _build_statements(organization, queue, now, kind, select, params, *, rebuild: bool):
     """The statements that bring one kind of the queue up to date. A fresh
     queue only inserts. A rebuild also settles the open items whose subject
-    is no longer unresolved; on PostgreSQL in the same statement, which reads
-    what is unresolved once and inserts only subjects the queue lacks."""
+    is no longer unresolved and, for open flags, brings each client's item up
+    to its latest flags (reopening it when flags were raised since it was
+    resolved). On PostgreSQL in one statement, which reads what is unresolved
+    once and inserts only subjects the queue lacks."""
     item = _t(ReviewItem)
     insert = (
         f"INSERT INTO {item} ({ITEM_COLUMNS}) {{select}}"
         " ON CONFLICT (organization_id, queue_id, kind, subject_key) DO NOTHING"
     )
+    if not rebuild:
+        return [(insert.format(select=select), params)]
     settle = (
         f"UPDATE {item} SET status = 'resolved', resolved_at = %s, note = %s"
         " WHERE organization_id = %s AND queue_id = %s AND kind = %s AND status = 'open'"
         " AND subject_key NOT IN (SELECT q.subject_key FROM ({select}) q)"
     )
     settle_params = [now, SETTLED_NOTE, organization.pk, queue.pk, kind]
-    if not rebuild:
-        return [(insert.format(select=select), params)]
+    refresh = (
+        f"UPDATE {item} SET flag_id = cur.flag_id, reason = cur.reason, ticket_id = cur.ticket_id,"
+        f" note = CASE WHEN {item}.status = 'open' THEN {item}.note ELSE '' END,"
+        " status = 'open', resolved_at = NULL, resolved_by_id = NULL"
+        f" FROM cur WHERE {item}.organization_id = %s AND {item}.queue_id = %s"
+        f" AND {item}.kind = %s AND {item}.subject_key = cur.subject_key"
+        f" AND (({item}.status = 'open'"
+        f"  AND ({item}.flag_id <> cur.flag_id OR {item}.reason <> cur.reason))"
+        f" OR ({item}.status = 'resolved' AND cur.flag_id > {item}.flag_id))"
+    )
+    refresh_params = [organization.pk, queue.pk, kind]
+    refreshes = kind == ReviewItem.Kind.OPEN_FLAG
+    cur = f"cur ({ITEM_COLUMNS}) AS {{materialized}} ({select})"
     if connection.vendor != "postgresql":
-        return [
-            (settle.format(select=select), [*settle_params, *params]),
-            (insert.format(select=select), params),
-        ]
+        statements = [(settle.format(select=select), [*settle_params, *params])]
+        if refreshes:
+            with_cur = f"WITH {cur.format(materialized='')} {refresh}"
+            statements.append((with_cur, [*params, *refresh_params]))
+        return [*statements, (insert.format(select=select), params)]
+    ctes = [
+        cur.format(materialized="MATERIALIZED"),
+        f"settled AS ({settle.format(select='SELECT * FROM cur')} RETURNING 1)",
+    ]
+    cte_params = [*params, *settle_params]
+    if refreshes:
+        ctes.append(f"refreshed AS ({refresh} RETURNING 1)")
+        cte_params += refresh_params
     both = (
-        f"WITH cur ({ITEM_COLUMNS}) AS MATERIALIZED ({select}),"
-        f" settled AS ({settle.format(select='SELECT * FROM cur')} RETURNING 1)"
+        f"WITH {', '.join(ctes)}"
         f" INSERT INTO {item} ({ITEM_COLUMNS}) SELECT * FROM cur"
         f" WHERE NOT EXISTS (SELECT 1 FROM {item} i WHERE i.organization_id = %s"
         " AND i.queue_id = %s AND i.kind = %s AND i.subject_key = cur.subject_key)"
         " ON CONFLICT (organization_id, queue_id, kind, subject_key) DO NOTHING"
     )
-    return [(both, [*params, *settle_params, organization.pk, queue.pk, kind])]
+    return [(both, [*cte_params, organization.pk, queue.pk, kind])]
 
 
 def review_queue_due(*, organization: Organization, now: datetime.datetime | None = None) -> bool:
@@ -235,10 +270,25 @@ def _mark_resolved(obj, *, actor: Membership, note: str, note_field: str, now) -
     obj.save(update_fields=["status", "resolved_at", "resolved_by", note_field])
 
 
+def item_flags(item: ReviewItem) -> QuerySet[ExceptionFlag]:
+    """The open flags an open-flag item stands for: its client's open flags
+    of its kind, up to the latest one it counts."""
+    if item.kind != ReviewItem.Kind.OPEN_FLAG or not item.flag_id:
+        return ExceptionFlag.objects.none()
+    return ExceptionFlag.objects.filter(
+        organization=item.organization_id,
+        client=item.client_id,
+        kind=item.flag_kind,
+        status=ExceptionFlag.Status.OPEN,
+        pk__lte=item.flag_id,
+    )
+
+
 @transaction.atomic
 def review_item_resolve(*, item: ReviewItem, actor: Membership, note: str = "") -> ReviewItem:
-    """Resolve a review item with who, when and a note. An item about an
-    open flag resolves the flag too: the review is where it was settled."""
+    """Resolve a review item with who, when and a note. An item about open
+    flags resolves the flags it counts too: the review is where they were
+    settled (flags raised after the queue was built stay open)."""
     _require_reviewer(actor, item.organization_id)
     current = ReviewItem.objects.select_for_update().get(
         organization=item.organization_id, pk=item.pk
@@ -247,14 +297,13 @@ def review_item_resolve(*, item: ReviewItem, actor: Membership, note: str = "") 
         raise ValidationError("This item is already resolved.")
     now, note = timezone.now(), (note or "").strip()
     _mark_resolved(current, actor=actor, note=note, note_field="note", now=now)
-    if current.flag_id:
-        flag = (
-            ExceptionFlag.objects.select_for_update()
-            .filter(organization=current.organization_id, pk=current.flag_id)
-            .first()
-        )
-        if flag is not None and flag.status == ExceptionFlag.Status.OPEN:
-            _mark_resolved(flag, actor=actor, note=note, note_field="resolution_note", now=now)
+    flags = item_flags(current).select_for_update()
+    flags.filter(pk__in=list(flags.values_list("pk", flat=True))).update(
+        status=ExceptionFlag.Status.RESOLVED,
+        resolved_at=now,
+        resolved_by=actor,
+        resolution_note=note,
+    )
     return current
 
 
@@ -281,8 +330,8 @@ def review_item_reassign(*, item: ReviewItem, actor: Membership, owner: Membersh
 @transaction.atomic
 def flag_resolve(*, flag: ExceptionFlag, actor: Membership, note: str = "") -> ExceptionFlag:
     """Resolve a flag with who, when and a note (people who work the review:
-    account managers, admins, finance). Open review items about the flag are
-    resolved with it."""
+    account managers, admins, finance). An open review item about the
+    client's flags of this kind is resolved once none it counts is open."""
     _require_reviewer(actor, flag.organization_id)
     current = ExceptionFlag.objects.select_for_update().get(
         organization=flag.organization_id, pk=flag.pk
@@ -291,7 +340,22 @@ def flag_resolve(*, flag: ExceptionFlag, actor: Membership, note: str = "") -> E
         raise ValidationError("This flag is already resolved.")
     now, note = timezone.now(), (note or "").strip()
     _mark_resolved(current, actor=actor, note=note, note_field="resolution_note", now=now)
+    # Open review items about the client's flags of this kind that now count none.
+    still_open = ExceptionFlag.objects.filter(
+        organization=current.organization_id,
+        client=current.client_id,
+        kind=current.kind,
+        status=ExceptionFlag.Status.OPEN,
+        pk__lte=OuterRef("flag"),
+    )
     ReviewItem.objects.filter(
-        organization=current.organization_id, flag=current, status=ReviewItem.Status.OPEN
-    ).update(status=ReviewItem.Status.RESOLVED, resolved_at=now, resolved_by=actor, note=note)
+        organization=current.organization_id,
+        kind=ReviewItem.Kind.OPEN_FLAG,
+        status=ReviewItem.Status.OPEN,
+        client=current.client_id,
+        flag_kind=current.kind,
+        flag__gte=current.pk,
+    ).exclude(Exists(still_open)).update(
+        status=ReviewItem.Status.RESOLVED, resolved_at=now, resolved_by=actor, note=note
+    )
     return current

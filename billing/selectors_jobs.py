@@ -6,7 +6,7 @@ number of queries does not grow with the number of rows."""
 import datetime
 from dataclasses import dataclass
 
-from django.db.models import Count, IntegerField, Q, QuerySet, Subquery
+from django.db.models import Count, IntegerField, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 
 from clients.models import Client
@@ -108,10 +108,25 @@ def review_item_list(
     owner: Membership | int | None = None,
 ) -> QuerySet[ReviewItem]:
     """Items grouped by kind (ordered by kind, then oldest first), with the
-    ticket, client and owner a row shows."""
+    ticket, client and owner a row shows and, for open flags, ``flags_left``:
+    how many of the flags the item counts are still open."""
+    flags_left = (
+        ExceptionFlag.objects.filter(
+            organization=organization,
+            client=OuterRef("client"),
+            kind=OuterRef("flag_kind"),
+            status=ExceptionFlag.Status.OPEN,
+            pk__lte=OuterRef("flag"),
+        )
+        .order_by()
+        .values("kind")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
     queryset = (
         ReviewItem.objects.filter(organization=organization)
         .select_related("queue", "ticket", "client", "owner__user", "resolved_by__user")
+        .annotate(flags_left=Coalesce(Subquery(flags_left, output_field=IntegerField()), 0))
         .order_by("queue", "kind", "pk")
     )
     if queue:

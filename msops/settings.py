@@ -229,7 +229,10 @@ SPECTACULAR_SETTINGS = {
     "SERVE_AUTHENTICATION": [],
     # Swagger UI served from our own static files, never a CDN.
     "SWAGGER_UI_DIST": "SIDECAR",
-    "ENUM_NAME_OVERRIDES": {"TreatmentEnum": "clients.models.Treatment"},
+    "ENUM_NAME_OVERRIDES": {
+        "TreatmentEnum": "clients.models.Treatment",
+        "FlagKindEnum": "billing.models.ExceptionFlag.Kind",
+    },
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
 }
 

@@ -125,7 +125,7 @@ class ReviewItemViewSet(ReadOnlyTenantViewSet):
     )
     @action(detail=True, methods=["post"])
     def resolve(self, request, pk=None):
-        """Resolve the item with a note (an item about a flag resolves the flag too)."""
+        """Resolve the item with a note (an item about open flags resolves the flags it counts)."""
         item = self.get_object()
         serializer = ResolveSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)

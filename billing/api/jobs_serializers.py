@@ -110,6 +110,11 @@ class ReviewItemSerializer(serializers.ModelSerializer):
     )
     owner_name = serializers.SerializerMethodField()
     resolved_by_name = serializers.SerializerMethodField()
+    flags_left = serializers.IntegerField(
+        read_only=True,
+        help_text="For open flags: how many of the flags the item counts are still open"
+        " (resolving the item resolves them).",
+    )
 
     class Meta:
         model = ReviewItem
@@ -126,6 +131,8 @@ class ReviewItemSerializer(serializers.ModelSerializer):
             "client",
             "client_name",
             "flag",
+            "flag_kind",
+            "flags_left",
             "scope_check",
             "status",
             "owner",

@@ -65,8 +65,10 @@ def build(organization, tag: str, world: dict) -> dict:
         organization=organization,
         queue=queue,
         kind=ReviewItem.Kind.OPEN_FLAG,
-        subject_key=f"flag:{flag.pk}",
+        subject_key=f"flags:{ticket.client_id}:{flag.kind}",
         flag=flag,
+        flag_kind=flag.kind,
+        client=ticket.client,
         ticket=ticket,
         reason=f"{tag} open flag",
     )

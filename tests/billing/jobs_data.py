@@ -50,19 +50,41 @@ def items_with_variety(org, queue, rows: int, *, owner=None, kinds=None):
         manager = owner or MembershipFactory(organization=org, role=Role.ACCOUNT_MANAGER)
         client = ClientFactory(organization=org, account_manager=manager)
         ticket = TicketFactory(organization=org, client=client, number=next(_numbers))
+        kind = kinds[i % len(kinds)]
+        about = {"subject_key": f"ticket:{ticket.pk}"}
+        if kind == ReviewItem.Kind.OPEN_FLAG:  # two flags of the client, counted as one item
+            flags = [_flag(org, ticket, client, manager, f"{n}") for n in ("a", "b")]
+            about = {
+                "subject_key": f"flags:{client.pk}:{flags[0].kind}",
+                "flag": flags[-1],
+                "flag_kind": flags[0].kind,
+            }
         items.append(
             ReviewItem.objects.create(
                 organization=org,
                 queue=queue,
-                kind=kinds[i % len(kinds)],
-                subject_key=f"ticket:{ticket.pk}",
+                kind=kind,
                 ticket=ticket,
                 client=client,
                 owner=manager,
                 reason=f"#{ticket.number} needs a look ({i})",
+                **about,
             )
         )
     return items
+
+
+def _flag(org, ticket, client, owner, period_key) -> ExceptionFlag:
+    return ExceptionFlag.objects.create(
+        organization=org,
+        kind=ExceptionFlag.Kind.OVER_EXPECTED,
+        subject_key=f"ticket:{ticket.pk}",
+        period_key=period_key,
+        ticket=ticket,
+        client=client,
+        owner=owner,
+        detail="Logged 100 min; expected about 60 min",
+    )
 
 
 @scopes_disabled()

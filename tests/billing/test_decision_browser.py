@@ -1,7 +1,8 @@
 """Browser journeys in Chromium: a developer answers the billing prompt and
 logs time; a developer flags out-of-scope work and asks for approval, the
 account manager asks the client, the client approves through the link and
-the developer sees it approved."""
+the developer sees it approved; time past the expected time is flagged when
+it is logged and settled from the weekly review."""
 
 import datetime
 import re
@@ -10,7 +11,9 @@ import pytest
 from django.core import mail
 from playwright.sync_api import expect
 
-from billing.models import BillingDecision, ScopeCheck
+from billing.models import BillingDecision, ExceptionFlag, ScopeCheck
+from billing.review import review_queue_build
+from billing.services import decision_record
 from clients import services as client_services
 from clients.models import Contract, Treatment
 from msops.tenancy.models import Role
@@ -238,3 +241,54 @@ def test_out_of_scope_work_is_approved_by_the_client_through_the_link(
     assert check.status == "client_approved" and check.client_answer_name == "Carla Chen"
     assert check.client_answer_ip == "127.0.0.1"
     assert stored_ticket(practice).classification == "billable"
+
+
+def test_time_past_the_expected_time_is_flagged_at_once_and_settled_in_the_weekly_review(
+    http_live_server, practice, page, browser
+):
+    organization, ticket = practice["organization"], practice["ticket"]
+    with activate_organization(organization):
+        decision_record(
+            ticket=ticket,
+            actor=practice["developer"],
+            classification="included",
+            version=stored_ticket(practice).version,
+        )
+    log_in(page, "dana")
+    page.goto(ticket_path(practice))
+    page.locator("#time-entries input[name=minutes]").fill("1:30")
+    page.locator("#time-entries textarea[name=notes]").fill("Replaced the fuser")
+    page.get_by_role("button", name="Log time").click()
+    expect(page.get_by_test_id("logged-total")).to_have_text("1:30 logged")
+
+    manager_context = browser.new_context(base_url=http_live_server.url)
+    manager = manager_context.new_page()
+    try:
+        # The check ran when the entry committed: the flag is there already.
+        log_in(manager, "alex")
+        manager.goto(f"/o/{organization.slug}/billing/flags/")
+        flag = manager.get_by_test_id("flag-row")
+        expect(flag).to_have_count(1)
+        expect(flag).to_contain_text("Ticket over its expected time")
+        expect(flag).to_contain_text("Printer on floor 2 offline")
+
+        # The week's review (built by beat) holds it; resolving it there
+        # resolves the flag, and what is left counts down in place.
+        with activate_organization(organization):
+            review_queue_build(organization=organization)
+        manager.goto(f"/o/{organization.slug}/billing/review/")
+        item = manager.locator('[data-testid="review-item"][data-kind="open_flag"]')
+        expect(item).to_contain_text("Ticket over its expected time")
+        expect(item.get_by_test_id("review-item-flags")).to_have_text("1 flag still open")
+        left = int(manager.get_by_test_id("review-left").inner_text())
+        item.get_by_label("Note on resolving this item").fill("Fuser is wear: billed separately")
+        item.get_by_role("button", name="Resolve").click()
+        expect(item.get_by_test_id("review-item-resolved")).to_contain_text("Resolved")
+        expect(manager.get_by_test_id("review-left")).to_have_text(str(left - 1))
+        manager.goto(f"/o/{organization.slug}/billing/flags/?status=resolved")
+        expect(manager.get_by_test_id("flag-row")).to_contain_text("Fuser is wear")
+    finally:
+        manager_context.close()
+    with activate_organization(organization):
+        flag = ExceptionFlag.objects.get(kind="over_expected")
+    assert flag.status == "resolved" and flag.resolution_note == "Fuser is wear: billed separately"

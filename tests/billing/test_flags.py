@@ -522,8 +522,10 @@ def test_resolving_a_flag_settles_its_review_item(
         organization=org,
         queue=queue,
         kind=ReviewItem.Kind.OPEN_FLAG,
-        subject_key=f"flag:{flag.pk}",
+        subject_key=f"flags:{flag.client_id}:{flag.kind}",
+        client=flag.client,
         flag=flag,
+        flag_kind=flag.kind,
         reason="x",
     )
     flag_resolve(flag=flag, actor=account_manager, note="Done")

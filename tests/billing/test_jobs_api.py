@@ -209,6 +209,18 @@ def test_items_filter_by_queue_kind_status_and_owner(api, org, account_manager):
     assert ids(queue=queue.pk, kind=mine[0].kind) == {mine[0].pk, others[0].pk}
 
 
+def test_an_item_about_flags_says_which_and_how_many_are_left(api, org, finance):
+    queue = current_queue(org)
+    item = items_with_variety(org, queue, 1, kinds=[ReviewItem.Kind.OPEN_FLAG])[0]
+    client = api(finance)
+    row = client.get(api_url("review-item-detail", pk=item.pk)).json()
+    assert row["flag"] == item.flag_id and row["flag_kind"] == "over_expected"
+    assert row["flags_left"] == 2
+    answer = client.post(api_url("review-item-resolve", pk=item.pk), {"note": "Billed"})
+    assert answer.status_code == 200
+    assert answer.json()["status"] == "resolved" and answer.json()["flags_left"] == 0
+
+
 @pytest.mark.parametrize("role", ROLES)
 def test_who_may_resolve_and_reassign_items(api, org, members, role):
     queue = current_queue(org)

@@ -271,6 +271,24 @@ def test_resolving_an_item_in_place(login, org, account_manager):
     assert item.status == "resolved" and item.resolved_by == account_manager
 
 
+def test_an_item_about_flags_links_to_them_and_resolving_it_resolves_them(
+    login, org, account_manager
+):
+    queue = current_queue(org)
+    item = items_with_variety(org, queue, 1, kinds=[ReviewItem.Kind.OPEN_FLAG])[0]
+    client = login(account_manager)
+    body = client.get(url("review_current", org)).content.decode()
+    flags_url = (
+        f"{url('flag_list', org)}?status=open&amp;kind=over_expected&amp;client={item.client_id}"
+    )
+    assert f'<a href="{flags_url}">2 flags still open</a>' in body
+    assert "resolving this item resolves them all" in body
+    client.post(url("review_item_resolve", org, pk=item.pk), {"note": "Billed"}, headers=HTMX)
+    with scopes_disabled():
+        flags = ExceptionFlag.objects.filter(client=item.client_id)
+        assert [(f.status, f.resolution_note) for f in flags] == [("resolved", "Billed")] * 2
+
+
 def test_resolving_without_htmx_goes_back_to_the_week(login, org, admin_member):
     queue = current_queue(org)
     item = items_with_variety(org, queue, 1)[0]

@@ -16,12 +16,14 @@ from django_scopes import scopes_disabled
 from billing.digests import digests_send
 from billing.models import DigestSent, ExceptionFlag, ReviewItem, ReviewQueue, ScopeCheck
 from billing.review import (
+    flag_resolve,
     review_item_reassign,
     review_item_resolve,
     review_queue_build,
     review_queue_due,
     week_start_for,
 )
+from billing.selectors_jobs import review_item_list
 from billing.services import ScopeCheckRequest, decision_record, time_entry_log
 from billing.tasks import digests_send_all, review_queues_build_due
 from clients.models import Client
@@ -196,12 +198,17 @@ def world(scoped, org, terms, open_ticket, developer, account_manager, admin_mem
     return w
 
 
+def flags_key(flag: ExceptionFlag) -> str:
+    """The subject of the item standing for the client's open flags of a kind."""
+    return f"flags:{flag.client_id}:{flag.kind}"
+
+
 def expected_items(w) -> set[tuple[str, str]]:
     return {
         (Kind.UNCLEAR_DECISION, f"ticket:{w['unclear'].pk}"),
         (Kind.STALE_SCOPE_CHECK, f"check:{w['stale'].pk}"),
-        (Kind.OPEN_FLAG, f"flag:{w['open_flag'].pk}"),
-        (Kind.OPEN_FLAG, f"flag:{w['owned_flag'].pk}"),
+        (Kind.OPEN_FLAG, flags_key(w["open_flag"])),
+        (Kind.OPEN_FLAG, flags_key(w["owned_flag"])),
         (Kind.UNDECIDED_TIME, f"ticket:{w['undecided'].pk}"),
         (Kind.CATCH_ALL_USE, f"client:{w['leaning'].pk}"),
         (Kind.MISSING_BILLING_NOTES, f"client:{w['no_notes'].pk}"),
@@ -228,13 +235,13 @@ def test_each_item_has_a_reason_and_the_clients_account_manager_as_owner(
     )
     assert "waiting since" in by_subject[f"check:{world['stale'].pk}"].reason
     assert "2 of 4 tickets" in by_subject[f"client:{world['leaning'].pk}"].reason
-    open_flag = by_subject[f"flag:{world['open_flag'].pk}"]
+    open_flag = by_subject[flags_key(world["open_flag"])]
     assert open_flag.reason == "Ticket over its expected time: Logged 90 min; expected about 60 min"
     assert open_flag.flag == world["open_flag"] and open_flag.ticket == world["clear"]
-    assert by_subject[f"flag:{world['owned_flag'].pk}"].reason.startswith("Contract hours at 80 %")
+    assert by_subject[flags_key(world["owned_flag"])].reason.startswith("Contract hours at 80 %")
     # The flag's own owner, else the client's account manager.
-    assert by_subject[f"flag:{world['owned_flag'].pk}"].owner == world["other_manager"]
-    assert by_subject[f"flag:{world['open_flag'].pk}"].owner == account_manager
+    assert by_subject[flags_key(world["owned_flag"])].owner == world["other_manager"]
+    assert by_subject[flags_key(world["open_flag"])].owner == account_manager
     assert by_subject[f"client:{world['no_notes'].pk}"].owner == world["other_manager"]
     assert all(i.status == ReviewItem.Status.OPEN for i in by_subject.values())
 
@@ -276,7 +283,7 @@ def test_a_rebuild_settles_what_was_resolved_elsewhere_and_adds_what_is_new(
     )
     settled = {
         (Kind.UNCLEAR_DECISION, f"ticket:{world['unclear'].pk}"),
-        (Kind.OPEN_FLAG, f"flag:{world['open_flag'].pk}"),
+        (Kind.OPEN_FLAG, flags_key(world["open_flag"])),
         (Kind.MISSING_BILLING_NOTES, f"client:{world['no_notes'].pk}"),
     }
     assert result.created == 1
@@ -311,11 +318,90 @@ def test_resolving_an_item_records_who_when_and_why(world, org, finance):
 
 def test_resolving_an_open_flag_item_resolves_the_flag(world, org, account_manager):
     queue = review_queue_build(organization=org, now=world["now"]).queue
-    item = ReviewItem.objects.get(queue=queue, subject_key=f"flag:{world['open_flag'].pk}")
+    item = ReviewItem.objects.get(queue=queue, subject_key=flags_key(world["open_flag"]))
     review_item_resolve(item=item, actor=account_manager, note="Billed the extra hour")
     flag = ExceptionFlag.objects.get(pk=world["open_flag"].pk)
     assert flag.status == ExceptionFlag.Status.RESOLVED
     assert flag.resolved_by == account_manager and flag.resolution_note == "Billed the extra hour"
+
+
+def _more_over_expected(world, org, *keys):
+    return [
+        ExceptionFlag.objects.create(
+            organization=org,
+            kind=ExceptionFlag.Kind.OVER_EXPECTED,
+            subject_key=f"ticket:{world[key].pk}",
+            ticket=world[key],
+            client=world[key].client,
+            detail=f"Over on {key}",
+        )
+        for key in keys
+    ]
+
+
+def _group_item(queue, flag) -> ReviewItem:
+    return review_item_list(organization=queue.organization, queue=queue).get(
+        subject_key=flags_key(flag)
+    )
+
+
+def test_a_clients_open_flags_of_one_kind_are_one_item(world, org, account_manager):
+    """The review shows one line per client and kind of flag, not one per
+    flag: a week of a busy client is a handful of items, not hundreds."""
+    more = _more_over_expected(world, org, "unclear", "undecided")
+    queue = review_queue_build(organization=org, now=world["now"]).queue
+    assert items(queue) == expected_items(world)
+    item = _group_item(queue, world["open_flag"])
+    assert item.reason == "Ticket over its expected time: 3 open flags"
+    assert item.flag == more[-1] and item.flag_kind == ExceptionFlag.Kind.OVER_EXPECTED
+    assert item.ticket is None  # the flags are about three tickets
+    assert item.client == world["open_flag"].client and item.owner == account_manager
+    assert item.flags_left == 3
+
+
+def test_resolving_a_flags_item_resolves_the_flags_it_counts_and_not_later_ones(
+    world, org, finance
+):
+    more = _more_over_expected(world, org, "unclear")
+    queue = review_queue_build(organization=org, now=world["now"]).queue
+    (later,) = _more_over_expected(world, org, "undecided")  # raised after the build
+    review_item_resolve(item=_group_item(queue, later), actor=finance, note="Billed as extra")
+    counted = ExceptionFlag.objects.filter(pk__in=[world["open_flag"].pk, more[0].pk])
+    assert {(f.status, f.resolved_by, f.resolution_note) for f in counted} == {
+        ("resolved", finance, "Billed as extra")
+    }
+    later.refresh_from_db()
+    owned = ExceptionFlag.objects.get(pk=world["owned_flag"].pk)  # another kind
+    assert later.status == owned.status == ExceptionFlag.Status.OPEN
+    # The next rebuild brings the later flag back into the week's review.
+    review_queue_build(organization=org, now=world["now"])
+    item = _group_item(queue, later)
+    assert item.status == ReviewItem.Status.OPEN and item.resolved_by is None and item.note == ""
+    assert item.flag == later and item.flags_left == 1
+    assert item.reason == "Ticket over its expected time: Over on undecided"
+
+
+def test_resolving_the_flags_one_by_one_settles_the_item_with_the_last(world, org, account_manager):
+    (more,) = _more_over_expected(world, org, "unclear")
+    queue = review_queue_build(organization=org, now=world["now"]).queue
+    flag_resolve(flag=world["open_flag"], actor=account_manager, note="Fine")
+    item = _group_item(queue, more)
+    assert item.status == ReviewItem.Status.OPEN and item.flags_left == 1
+    flag_resolve(flag=more, actor=account_manager, note="Also fine")
+    item = _group_item(queue, more)
+    assert item.status == ReviewItem.Status.RESOLVED and item.flags_left == 0
+    assert item.resolved_by == account_manager and item.note == "Also fine"
+
+
+def test_a_rebuild_counts_the_flags_raised_since_in_the_same_item(world, org):
+    queue = review_queue_build(organization=org, now=world["now"]).queue
+    before = _group_item(queue, world["open_flag"])
+    more = _more_over_expected(world, org, "unclear", "undecided")
+    result = review_queue_build(organization=org, now=world["now"])
+    after = _group_item(queue, world["open_flag"])
+    assert result.created == 0 and after.pk == before.pk
+    assert after.flag == more[-1] and after.flags_left == 3
+    assert after.reason == "Ticket over its expected time: 3 open flags"
 
 
 def test_reassigning_gives_the_item_to_another_reviewer(
