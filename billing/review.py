@@ -297,8 +297,7 @@ def review_item_resolve(*, item: ReviewItem, actor: Membership, note: str = "") 
         raise ValidationError("This item is already resolved.")
     now, note = timezone.now(), (note or "").strip()
     _mark_resolved(current, actor=actor, note=note, note_field="note", now=now)
-    flags = item_flags(current).select_for_update()
-    flags.filter(pk__in=list(flags.values_list("pk", flat=True))).update(
+    item_flags(current).update(
         status=ExceptionFlag.Status.RESOLVED,
         resolved_at=now,
         resolved_by=actor,

@@ -362,6 +362,8 @@ def test_a_clients_open_flags_of_one_kind_are_one_item(world, org, account_manag
 def test_resolving_a_flags_item_resolves_the_flags_it_counts_and_not_later_ones(
     world, org, finance
 ):
+    world["elsewhere"] = TicketFactory(organization=org, client=world["leaning"], number=2000)
+    (elsewhere,) = _more_over_expected(world, org, "elsewhere")  # another client's
     more = _more_over_expected(world, org, "unclear")
     queue = review_queue_build(organization=org, now=world["now"]).queue
     (later,) = _more_over_expected(world, org, "undecided")  # raised after the build
@@ -371,8 +373,9 @@ def test_resolving_a_flags_item_resolves_the_flags_it_counts_and_not_later_ones(
         ("resolved", finance, "Billed as extra")
     }
     later.refresh_from_db()
+    elsewhere.refresh_from_db()
     owned = ExceptionFlag.objects.get(pk=world["owned_flag"].pk)  # another kind
-    assert later.status == owned.status == ExceptionFlag.Status.OPEN
+    assert later.status == elsewhere.status == owned.status == ExceptionFlag.Status.OPEN
     # The next rebuild brings the later flag back into the week's review.
     review_queue_build(organization=org, now=world["now"])
     item = _group_item(queue, later)
