@@ -152,7 +152,17 @@ def _ticket_ctes(moments: bool = False) -> str:
     )
 
 
-def _ticket_rules(now: datetime.datetime) -> tuple[str, list]:
+def _due_text(column: str) -> str:
+    """A due time as the practice reads it: minutes, in its timezone (the
+    parameter), named. SQLite has no time zones: UTC, named so."""
+    if _pg():
+        return _concat(
+            f"to_char({column} AT TIME ZONE %s, 'YYYY-MM-DD HH24:MI')", "' ('", "%s", "')'"
+        )
+    return _concat(f"strftime('%%Y-%%m-%%d %%H:%%M', {column})", "' (UTC)'")
+
+
+def _ticket_rules(now: datetime.datetime, tz: str) -> tuple[str, list]:
     """Every ticket rule in one statement: the batch's ticket facts once, one
     SELECT per kind (skipping kinds the ticket already has), one INSERT … ON
     CONFLICT DO NOTHING. On PostgreSQL the same statement opens the billing
@@ -165,7 +175,7 @@ def _ticket_rules(now: datetime.datetime) -> tuple[str, list]:
         at_risk = "julianday(x.opened_at) + (julianday(x.{due}) - julianday(x.opened_at)) * %s < julianday(%s)"
     key = _concat("'ticket:'", "x.id")
     is_open = "x.status IN ('new', 'in_progress', 'waiting')"
-    kinds: list[tuple[str, str, str, list]] = [
+    kinds: list[tuple[str, str | tuple[str, list], str, list]] = [
         (
             ExceptionFlag.Kind.OVER_EXPECTED,
             _concat("'Logged '", "x.logged", "' min; expected about '", "x.expected", "' min'"),
@@ -201,7 +211,7 @@ def _ticket_rules(now: datetime.datetime) -> tuple[str, list]:
          "resolution_due", "resolved_at", "Resolution due "),
     ):  # fmt: skip
         pending = f"{is_open} AND x.{done} IS NULL AND x.{due} IS NOT NULL"
-        detail = _concat(f"'{label}'", f"x.{due}")
+        detail = (_concat(f"'{label}'", _due_text(f"x.{due}")), [tz, tz] if _pg() else [])
         kinds.append((breached, detail, f"{pending} AND x.{due} < %s", [now]))
         kinds.append(
             (
@@ -213,12 +223,13 @@ def _ticket_rules(now: datetime.datetime) -> tuple[str, list]:
         )
     selects, params = [], [FLAGS_ORG, ORG]
     for kind, detail, condition, condition_params in kinds:
+        detail, detail_params = detail if isinstance(detail, tuple) else (detail, [])
         selects.append(
             f"SELECT x.organization_id, '{kind}', {key}, '-', x.id, x.contract_id, x.client_id,"
             f" {detail}, 'open', x.owner_id, %s, '' FROM x"
             f" WHERE (x.have & {KIND_BIT[kind]}) = 0 AND {condition}"
         )
-        params += [now, *condition_params]
+        params += [*detail_params, now, *condition_params]
     insert = (
         f"INSERT INTO {tb['flag']} ({FLAG_COLUMNS}) "
         + " UNION ALL ".join(selects)
@@ -417,7 +428,9 @@ def _bind(sql: str, params: list, organization_id: int, where: str, where_params
 def _ticket_batch(organization: Organization, now, where: str, where_params: list) -> int:
     """The ticket rules (and the threshold moments) over one batch; returns
     the number of new flags."""
-    sql, params = _bind(*_ticket_rules(now), organization.pk, where, where_params)
+    sql, params = _bind(
+        *_ticket_rules(now, organization.timezone), organization.pk, where, where_params
+    )
     if _pg():
         with connection.cursor() as cursor:
             cursor.execute(sql, [_adapt(p) for p in params])

@@ -239,6 +239,19 @@ def test_sla_targets_at_risk_and_breached(
 
 
 @pytest.mark.parametrize("how", DETECTORS)
+def test_an_sla_flag_says_when_it_was_due_in_the_practices_time(
+    scoped, org, terms, sla, developer, how
+):
+    org.timezone = "America/New_York"
+    org.save(update_fields=["timezone"])
+    ticket = _opened(org, developer, terms, 61)
+    due = ticket.first_response_due.astimezone(org.tzinfo)
+    detect(how, ticket)
+    flag = ExceptionFlag.objects.get(ticket=ticket, kind=Kind.SLA_RESPONSE_BREACHED)
+    assert flag.detail == f"First response due {due:%Y-%m-%d %H:%M} (America/New_York)"
+
+
+@pytest.mark.parametrize("how", DETECTORS)
 def test_answered_and_closed_tickets_are_not_sla_flagged(scoped, org, terms, sla, developer, how):
     answered = _opened(org, developer, terms, 100, first_responded_at=timezone.now())
     closed = _opened(org, developer, terms, 1000, status="resolved", resolved_at=timezone.now())
