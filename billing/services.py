@@ -32,6 +32,7 @@ from tickets.selectors import ticket_rule
 from tickets.services import (
     LoggedTime,
     TicketConflict,
+    moment_raise,
     organization_today,
     ticket_open,
     time_entry_create,
@@ -114,16 +115,43 @@ def _ticket_decisions(ticket: Ticket) -> list[BillingDecision]:
     )
 
 
+def _open_check(ticket: Ticket) -> ScopeCheck | None:
+    return (
+        ScopeCheck.objects.filter(
+            organization=ticket.organization_id,
+            ticket=ticket,
+            status__in=ScopeCheck.OPEN_STATUSES,
+        )
+        .select_related("decision")
+        .first()
+    )
+
+
+def _entry_status(
+    decisions: list[BillingDecision], work_date: datetime.date, open_check: ScopeCheck | None
+) -> str:
+    """An entry's billing status: from the decision in force for its work
+    date, except that work the open scope check asks about waits for its
+    answer (pending approval)."""
+    if open_check is not None:
+        asked_from = open_check.decision.applies_from if open_check.decision_id else None
+        if asked_from is None or asked_from <= work_date:
+            return TimeEntry.BillingStatus.PENDING_APPROVAL
+    return _status_for(_decision_in_force(decisions, work_date))
+
+
 def time_entries_rederive(*, ticket: Ticket) -> int:
     """Re-derive the billing status of the ticket's unlocked entries from the
-    decisions in force for their work dates. Returns how many changed."""
+    decisions in force for their work dates (and the open scope check).
+    Returns how many changed."""
     decisions = _ticket_decisions(ticket)
+    open_check = _open_check(ticket)
     entries = list(
         TimeEntry.objects.filter(organization=ticket.organization_id, ticket=ticket, locked=False)
     )
     changed = []
     for entry in entries:
-        status = _status_for(_decision_in_force(decisions, entry.work_date))
+        status = _entry_status(decisions, entry.work_date, open_check)
         if entry.billing_status != status:
             entry.billing_status = status
             changed.append(entry)
@@ -349,11 +377,7 @@ def time_entry_log(
     current = Ticket.objects.select_related(
         "client", "request_type", "contract", "organization"
     ).get(organization=ticket.organization_id, pk=ticket.pk)
-    status = _status_for(_decision_in_force(_ticket_decisions(current), work_date))
-    if ScopeCheck.objects.filter(
-        organization=current.organization_id, ticket=current, status__in=ScopeCheck.OPEN_STATUSES
-    ).exists():
-        status = TimeEntry.BillingStatus.PENDING_APPROVAL
+    status = _entry_status(_ticket_decisions(current), work_date, _open_check(current))
     if entry.billing_status != status:
         entry.billing_status = status
         entry.save(update_fields=["billing_status"])
@@ -398,27 +422,6 @@ def _moment_raise_once(
     if existing.exists():
         return None
     return moment_raise(ticket=ticket, kind=kind, detail=detail, raised_by=raised_by)
-
-
-def moment_raise(
-    *, ticket: Ticket, kind: str, detail: str = "", raised_by: Membership | None = None
-) -> BillingMoment:
-    """Open a billing moment; one open moment per kind per ticket."""
-    existing = BillingMoment.objects.filter(
-        organization=ticket.organization_id,
-        ticket=ticket,
-        kind=kind,
-        status=BillingMoment.Status.OPEN,
-    ).first()
-    if existing is not None:
-        return existing
-    return BillingMoment.objects.create(
-        organization_id=ticket.organization_id,
-        ticket=ticket,
-        kind=kind,
-        detail=(detail or "")[:300],
-        raised_by=raised_by,
-    )
 
 
 @transaction.atomic
@@ -535,15 +538,33 @@ def _lock_check(check: ScopeCheck) -> ScopeCheck:
     )
 
 
+def _lock_check_open(check: ScopeCheck) -> ScopeCheck:
+    """The check, locked, if the account manager can still act on it: pending,
+    or waiting for the client (who may never answer: the account manager
+    then decides, or asks again with a new link)."""
+    current = _lock_check(check)
+    if current.status not in ScopeCheck.OPEN_STATUSES:
+        raise ValidationError(
+            f"This scope check is already {current.get_status_display().lower()}."
+        )
+    return current
+
+
 def _system_decision(
     *, check: ScopeCheck, actor: Membership, classification: str, reason: str
 ) -> BillingDecision:
-    ticket = Ticket.objects.get(organization=check.organization_id, pk=check.ticket_id)
+    """The decision an answered scope check makes, from the same date as the
+    decision that asked for approval. The ticket is locked first, so a
+    concurrent edit waits instead of turning the answer into a conflict."""
+    ticket = Ticket.objects.select_for_update().get(
+        organization=check.organization_id, pk=check.ticket_id
+    )
     return decision_record(
         ticket=ticket,
         actor=actor,
         classification=classification,
         version=ticket.version,
+        applies_from=check.decision.applies_from if check.decision_id else None,
         _system_reason=reason,
     )
 
@@ -552,12 +573,9 @@ def _system_decision(
 def scope_check_approve(*, check: ScopeCheck, actor: Membership, note: str = "") -> ScopeCheck:
     """The account manager approves: the work is billable extra work."""
     _require_role(actor, APPROVERS, check.organization_id)
-    current = _lock_check(check)
-    if current.status != ScopeCheck.Status.PENDING:
-        raise ValidationError(
-            f"This scope check is already {current.get_status_display().lower()}."
-        )
+    current = _lock_check_open(check)
     current.status = ScopeCheck.Status.APPROVED
+    current.client_link_nonce = ""  # a link sent to the client stops working
     current.decided_at = timezone.now()
     current.decided_by = actor
     current.decision_note = (note or "").strip()
@@ -580,12 +598,9 @@ def scope_check_reject(*, check: ScopeCheck, actor: Membership, note: str) -> Sc
     note = (note or "").strip()
     if not note:
         raise ValidationError({"note": "Say why, so the developer and the next person know."})
-    current = _lock_check(check)
-    if current.status != ScopeCheck.Status.PENDING:
-        raise ValidationError(
-            f"This scope check is already {current.get_status_display().lower()}."
-        )
+    current = _lock_check_open(check)
     current.status = ScopeCheck.Status.REJECTED
+    current.client_link_nonce = ""  # a link sent to the client stops working
     current.decided_at = timezone.now()
     current.decided_by = actor
     current.decision_note = note
@@ -639,11 +654,7 @@ def scope_check_ask_client(
         raise ValidationError(
             {"client_email": "Enter the client contact's email address."}
         ) from None
-    current = _lock_check(check)
-    if current.status != ScopeCheck.Status.PENDING:
-        raise ValidationError(
-            f"This scope check is already {current.get_status_display().lower()}."
-        )
+    current = _lock_check_open(check)
     if client_explanation.strip():
         current.client_explanation = client_explanation.strip()
     current.status = ScopeCheck.Status.AWAITING_CLIENT

@@ -16,8 +16,10 @@ from billing.services import (
     CLIENT_LINK_SALT,
     ScopeCheckRequest,
     decision_record,
+    scope_check_approve,
     scope_check_ask_client,
     scope_check_client_link,
+    scope_check_reject,
 )
 from msops.tenancy.models import Role
 from msops.tenancy.scoping import activate_organization
@@ -104,6 +106,30 @@ def test_the_page_explains_the_change_and_the_estimate_without_login(client, ask
     assert "A monthly sales report: about 4 hours." in page
     assert "<strong>4:00 hours</strong>" in page
     assert "Stranger Practice" not in page and CANARY not in page
+
+
+@pytest.mark.parametrize(
+    "hops,forwarded,recorded",
+    [
+        (0, "198.51.100.7", "10.0.0.2"),  # no proxy configured: the claim is ignored
+        (1, "198.51.100.7", "198.51.100.7"),
+        (1, "6.6.6.6, 198.51.100.7", "198.51.100.7"),  # the client's own claim is not trusted
+        (2, "198.51.100.7", "10.0.0.2"),  # fewer entries than proxies: the connection
+        (1, "not-an-ip", None),
+    ],
+)
+def test_behind_a_proxy_the_address_is_the_one_it_saw(
+    client, asked, settings, hops, forwarded, recorded
+):
+    settings.TRUSTED_PROXY_HOPS = hops
+    client.post(
+        link(asked["token"]),
+        {"name": "Carla CTO", "answer": "approve"},
+        REMOTE_ADDR="10.0.0.2",
+        HTTP_X_FORWARDED_FOR=forwarded,
+    )
+    check = fresh(asked["check"])
+    assert check.status == "client_approved" and check.client_answer_ip == recorded
 
 
 def test_approving_records_the_name_time_and_ip_once(client, asked, developer):
@@ -221,3 +247,56 @@ def test_other_methods_are_refused(client, asked):
     assert response.status_code == 405
     assert_private(response)
     assert fresh(asked["check"]).status == "awaiting_client"
+
+
+# --- a client who never answers -----------------------------------------------------
+def test_the_account_manager_can_decide_while_the_client_has_not_answered(
+    client, asked, account_manager
+):
+    with activate_organization(asked["check"].organization):
+        approved = scope_check_approve(
+            check=asked["check"], actor=account_manager, note="Agreed by phone"
+        )
+    assert approved.status == "approved" and approved.client_link_nonce == ""
+    assert fresh(asked["ticket"]).classification == "billable"
+    # The link the client still has no longer answers anything.
+    response = client.post(link(asked["token"]), {"name": "Carla", "answer": "decline"})
+    assert response.status_code == 410
+    assert fresh(asked["check"]).status == "approved"
+
+
+def test_asking_the_client_again_replaces_the_link(client, asked, account_manager):
+    with activate_organization(asked["check"].organization):
+        again = scope_check_ask_client(
+            check=asked["check"],
+            actor=account_manager,
+            client_email="ceo@client.example",
+            link_url=lambda token: token,
+        )
+    assert again.status == "awaiting_client" and again.client_email == "ceo@client.example"
+    assert (
+        client.post(link(asked["token"]), {"name": "Carla", "answer": "approve"}).status_code == 410
+    )
+    new_token = scope_check_client_link(check=fresh(asked["check"]))
+    client.post(link(new_token), {"name": "Dora CEO", "answer": "approve"})
+    assert fresh(asked["check"]).status == "client_approved"
+
+
+def test_an_approval_keeps_the_date_the_question_applied_from(
+    scoped, org, developer, account_manager, open_ticket
+):
+    ticket = open_ticket("feature", title="Quarterly report")
+    start = timezone.localdate() - datetime.timedelta(days=3)
+    decision_record(
+        ticket=ticket,
+        actor=developer,
+        classification="needs_approval",
+        version=ticket.version,
+        reason="A new report",
+        applies_from=start,
+        scope_check=ScopeCheckRequest(estimate_minutes=60),
+    )
+    check = ScopeCheck.objects.get(ticket=ticket)
+    scope_check_reject(check=check, actor=account_manager, note="Part of the retainer")
+    latest = BillingDecision.objects.filter(ticket=ticket).order_by("-pk").first()
+    assert (latest.classification, latest.applies_from) == ("included", start)

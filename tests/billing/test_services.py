@@ -185,13 +185,14 @@ def test_passing_expected_time_and_the_approval_threshold_raises_moments(
     assert BillingMoment.objects.filter(ticket=ticket, kind="expected_time_passed").count() == 1
 
 
-def _needs_approval(ticket, developer):
+def _needs_approval(ticket, developer, **kwargs):
     return _decide(
         ticket,
         developer,
         "needs_approval",
         reason="A new export is a feature",
         scope_check=ScopeCheckRequest(estimate_minutes=240),
+        **kwargs,
     )
 
 
@@ -221,6 +222,22 @@ def test_time_logged_while_a_check_is_pending_waits_for_approval(scoped, open_ti
     ticket = open_ticket("feature")
     _needs_approval(ticket, developer)
     assert _log(ticket, developer, 30).billing_status == TimeEntry.BillingStatus.PENDING_APPROVAL
+
+
+def test_time_before_the_question_keeps_its_decision_while_the_check_waits(
+    scoped, open_ticket, developer
+):
+    """Only work the scope check asks about (from its decision's date on)
+    waits for approval, whether logged now or re-derived by a decision."""
+    ticket = open_ticket("feature")
+    _decide(ticket, developer, "included", reason="Started as a small tweak")
+    earlier = _log(ticket, developer, 20, days_ago=5)
+    _needs_approval(ticket, developer, applies_from=organization_today(ticket.organization))
+    late_entry = _log(ticket, developer, 15, days_ago=3)  # logged now, for earlier work
+    today = _log(ticket, developer, 30)
+    earlier.refresh_from_db()
+    statuses = [e.billing_status for e in (earlier, late_entry, today)]
+    assert statuses == ["included", "included", "pending_approval"]
 
 
 def test_approving_makes_the_work_billable(scoped, open_ticket, developer, account_manager):

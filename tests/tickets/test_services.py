@@ -5,6 +5,7 @@ from decimal import Decimal
 import pytest
 from django.core.exceptions import ValidationError
 from django.db import connection
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from clients.models import Client, Treatment
@@ -23,6 +24,7 @@ from tickets.models import BillingMoment, Ticket, TimeEntry
 from tickets.services import (
     LOCKED_MESSAGE,
     TicketConflict,
+    moment_raise,
     ticket_delete,
     ticket_open,
     ticket_update,
@@ -420,3 +422,23 @@ def test_a_locked_entry_can_be_neither_corrected_nor_deleted(open_ticket, log_ti
             assert error.value.messages == [LOCKED_MESSAGE]
     assert fresh(entry).minutes == 30
     assert fresh(ticket).logged_minutes == 30
+
+
+def test_a_moment_opened_by_a_concurrent_writer_is_returned_not_a_crash(
+    org, developer, open_ticket, monkeypatch
+):
+    """The flag sweep opens threshold moments too: if it inserts between our
+    read and our insert, the unique constraint wins and we get its moment."""
+    ticket = open_ticket()
+    with activate_organization(org):
+        kind = BillingMoment.Kind.EXPECTED_TIME_PASSED
+        theirs = BillingMoment.objects.create(
+            organization=org, ticket=ticket, kind=kind, detail="from the sweep"
+        )
+        # Our read ran before their insert committed: it saw nothing.
+        monkeypatch.setattr(QuerySet, "first", lambda self: None)
+        ours = moment_raise(ticket=ticket, kind=kind, detail="from the service")
+        monkeypatch.undo()
+        assert ours == theirs and ours.detail == "from the sweep"
+        assert count(BillingMoment, ticket=ticket, kind=kind) == 1
+        ticket.refresh_from_db()  # the transaction is still usable

@@ -8,6 +8,7 @@ billing moment it creates; nothing is half-saved.
 from ._common import TICKET_WRITERS, organization_today
 from .tickets import (
     TicketConflict,
+    moment_raise,
     ticket_delete,
     ticket_open,
     ticket_update,
@@ -31,6 +32,7 @@ __all__ = [
     "TICKET_WRITERS",
     "LoggedTime",
     "TicketConflict",
+    "moment_raise",
     "organization_today",
     "ticket_delete",
     "ticket_open",

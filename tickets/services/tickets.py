@@ -3,7 +3,7 @@
 import datetime
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import F, Max, ProtectedError
 from django.utils import timezone
 
@@ -209,8 +209,14 @@ def ticket_update(*, ticket: Ticket, actor: Membership | None, version: int, **c
         check_choice(errors, "priority", changes["priority"], Priority.values, "priority")
     if "phase" in changes:
         check_choice(errors, "phase", changes["phase"], Ticket.Phase.values, "phase")
-    if "assignee" in changes and getattr(changes["assignee"], "pk", None) != ticket.assignee_id:
-        check_assignee(errors, changes["assignee"], org_id)
+    if "assignee" in changes:
+        # Against the stored assignee, not the caller's instance (a form may
+        # have set it already): keeping the current assignee needs no check.
+        stored = Ticket.objects.filter(organization=org_id, pk=ticket.pk).values_list(
+            "assignee_id", flat=True
+        )
+        if getattr(changes["assignee"], "pk", None) not in stored:
+            check_assignee(errors, changes["assignee"], org_id)
     if "title" in changes:
         changes["title"] = (changes["title"] or "").strip()
         if not changes["title"]:
@@ -265,7 +271,7 @@ def ticket_update(*, ticket: Ticket, actor: Membership | None, version: int, **c
             changes.get("phase") == Ticket.Phase.IMPLEMENTATION
             and current.phase != Ticket.Phase.IMPLEMENTATION
         ):
-            _moment_raise(
+            moment_raise(
                 ticket=current,
                 kind=BillingMoment.Kind.PHASE_CHANGE,
                 detail="Work moved from investigation to implementation.",
@@ -280,23 +286,33 @@ def _ticket_now(ticket: Ticket) -> Ticket:
     ).get(organization=ticket.organization_id, pk=ticket.pk)
 
 
-def _moment_raise(*, ticket: Ticket, kind: str, detail: str, raised_by) -> BillingMoment:
-    """One open moment per ticket and kind: an open one is returned as is."""
-    existing = BillingMoment.objects.filter(
+def moment_raise(
+    *, ticket: Ticket, kind: str, detail: str = "", raised_by: Membership | None = None
+) -> BillingMoment:
+    """Open a billing moment: one open moment per ticket and kind, an open one
+    is returned as is. Safe against a concurrent writer (the flag sweep opens
+    threshold moments too): the insert runs in a savepoint, and losing the
+    race to the unique constraint returns the winner's moment."""
+    open_moments = BillingMoment.objects.filter(
         organization=ticket.organization_id,
         ticket=ticket,
         kind=kind,
         status=BillingMoment.Status.OPEN,
-    ).first()
+    )
+    existing = open_moments.first()
     if existing is not None:
         return existing
-    return BillingMoment.objects.create(
-        organization_id=ticket.organization_id,
-        ticket=ticket,
-        kind=kind,
-        detail=detail[:300],
-        raised_by=raised_by,
-    )
+    try:
+        with transaction.atomic():
+            return BillingMoment.objects.create(
+                organization_id=ticket.organization_id,
+                ticket=ticket,
+                kind=kind,
+                detail=(detail or "")[:300],
+                raised_by=raised_by,
+            )
+    except IntegrityError:
+        return open_moments.get()
 
 
 @transaction.atomic
