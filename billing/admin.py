@@ -41,7 +41,7 @@ class BillingDecisionAdmin(ReadOnlyTenantAdmin):
     list_display = ["ticket", "classification", "decided_by", "decided_at", "organization"]
     list_filter = ["classification", "overrides_rule", "written_off"]
     search_fields = ["reason", "ticket__title"]
-    list_select_related = ["ticket", "decided_by__user", "organization"]
+    list_select_related = ["ticket", "decided_by__user", "decided_by__organization", "organization"]
 
 
 @admin.register(ScopeCheck)
@@ -49,7 +49,7 @@ class ScopeCheckAdmin(ReadOnlyTenantAdmin):
     list_display = ["ticket", "status", "account_manager", "estimate_minutes", "created_at"]
     list_filter = ["status"]
     search_fields = ["reason", "ticket__title"]
-    list_select_related = ["ticket", "account_manager__user"]
+    list_select_related = ["ticket", "account_manager__user", "account_manager__organization"]
     exclude = ["client_link_nonce"]
 
 
@@ -58,7 +58,7 @@ class DecisionLogEntryAdmin(ReadOnlyTenantAdmin):
     list_display = ["summary", "kind", "client", "actor", "created_at"]
     list_filter = ["kind"]
     search_fields = ["summary", "reason"]
-    list_select_related = ["client", "actor__user"]
+    list_select_related = ["client", "actor__user", "actor__organization"]
 
 
 @admin.action(description="Resolve the selected flags (as your admin membership)")
@@ -95,7 +95,7 @@ class ExceptionFlagAdmin(ReadOnlyTenantAdmin):
     list_display = ["kind", "subject_key", "period_key", "status", "owner", "created_at"]
     list_filter = ["kind", "status"]
     search_fields = ["subject_key", "detail"]
-    list_select_related = ["owner__user"]
+    list_select_related = ["owner__user", "owner__organization"]
     actions = [resolve_flags]
 
 
@@ -110,11 +110,11 @@ class ReviewItemAdmin(ReadOnlyTenantAdmin):
     list_display = ["reason", "kind", "status", "owner", "queue"]
     list_filter = ["kind", "status"]
     search_fields = ["reason", "subject_key"]
-    list_select_related = ["owner__user", "queue"]
+    list_select_related = ["owner__user", "owner__organization", "queue"]
 
 
 @admin.register(DigestSent)
 class DigestSentAdmin(ReadOnlyTenantAdmin):
     list_display = ["kind", "membership", "period_key", "sent_at"]
     list_filter = ["kind"]
-    list_select_related = ["membership__user"]
+    list_select_related = ["membership__user", "membership__organization"]

@@ -12,12 +12,12 @@ from django.db.models.functions import Coalesce
 from clients.models import Client
 from msops.tenancy.models import Membership, Organization, Role
 
-from .models import ExceptionFlag, ReviewItem, ReviewQueue, ScopeCheck
+from .models import ExceptionFlag, ReviewItem, ReviewQueue
 from .review import REVIEWERS, week_start_for
+from .selectors import scope_check_queue
 
 # Who sees every flag and review item in the navigation, not only their own.
 SEES_ALL_FLAGS = frozenset({Role.ADMIN})
-SEES_ALL_SCOPE_CHECKS = frozenset({Role.ADMIN})
 SEES_ALL_REVIEW = frozenset({Role.ADMIN, Role.FINANCE})
 
 
@@ -208,11 +208,7 @@ def nav_counts(*, membership: Membership, now: datetime.datetime | None = None) 
     )
     if role not in SEES_ALL_FLAGS:
         flags = flags.filter(owner=membership)
-    checks = ScopeCheck.objects.filter(
-        organization=organization, status__in=ScopeCheck.OPEN_STATUSES
-    )
-    if role not in SEES_ALL_SCOPE_CHECKS:
-        checks = checks.filter(account_manager=membership)
+    checks = scope_check_queue(membership=membership)  # the queue page's own rule
     items = ReviewItem.objects.filter(
         organization=organization,
         queue__organization=organization,

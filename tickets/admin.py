@@ -20,6 +20,7 @@ from .services import (
     validate_ticket_opening,
     validate_time,
 )
+from .services._common import check_assignee
 
 
 def _same_organization(cleaned: dict, organization, *fields: str) -> dict:
@@ -53,6 +54,8 @@ class TicketAdminForm(forms.ModelForm):
         if self.instance.pk is not None:
             organization = self.instance.organization
             errors = _same_organization(cleaned, organization, "assignee")
+            if not errors and "assignee" in self.changed_data:
+                check_assignee(errors, cleaned.get("assignee"), organization.pk)
             if errors:
                 raise ValidationError(errors)
             return cleaned

@@ -10,7 +10,7 @@ from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from msops.tenancy.api.mixins import TenantViewSetMixin
+from msops.tenancy.api.mixins import ReadOnlyTenantViewSet, TenantViewSetMixin
 from tickets.api.serializers import TicketSerializer
 from tickets.api.views import CONFLICT_RESPONSE, TicketVersionConflict
 from tickets.models import Classification, Ticket
@@ -49,13 +49,7 @@ ALREADY_SETTLED = OpenApiResponse(
 )
 
 
-class _ReadOnlyTenantViewSet(
-    TenantViewSetMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
-):
-    pass
-
-
-class DecisionViewSet(mixins.CreateModelMixin, _ReadOnlyTenantViewSet):
+class DecisionViewSet(mixins.CreateModelMixin, ReadOnlyTenantViewSet):
     """Billing decisions, newest first: what a ticket's work is, who decided,
     when, why, and the rule and contract terms applied. Append-only: a new
     decision supersedes the ticket's classification. Developers, account
@@ -116,7 +110,7 @@ class DecisionViewSet(mixins.CreateModelMixin, _ReadOnlyTenantViewSet):
         return Response(body, status=status.HTTP_201_CREATED)
 
 
-class ScopeCheckViewSet(_ReadOnlyTenantViewSet):
+class ScopeCheckViewSet(ReadOnlyTenantViewSet):
     """Scope checks, oldest first: work waiting for a yes before more time is
     spent, and the outcome. Every member reads them; account managers and
     admins approve, reject (with a note) or ask the client (a signed link that
@@ -193,7 +187,7 @@ class ScopeCheckViewSet(_ReadOnlyTenantViewSet):
         return self._output(check)
 
 
-class DecisionLogEntryViewSet(_ReadOnlyTenantViewSet):
+class DecisionLogEntryViewSet(ReadOnlyTenantViewSet):
     """The decision log, newest first: unusual scope calls and client
     exceptions (rule overridden, write-off, client exception, scope check
     rejected or declined by the client), each with its reason."""

@@ -4,11 +4,11 @@ managers, admins and finance read and work them; admins rebuild the current
 week). The organization always comes from the token."""
 
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
-from rest_framework import mixins, serializers, status, viewsets
+from rest_framework import serializers, status
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from msops.tenancy.api.mixins import TenantViewSetMixin
+from msops.tenancy.api.mixins import ReadOnlyTenantViewSet
 from msops.tenancy.roles import ADMINS
 
 from .. import selectors_jobs as selectors
@@ -30,12 +30,6 @@ from .jobs_serializers import (
 )
 
 ALREADY_RESOLVED = OpenApiResponse(description="Already resolved, or a field is invalid.")
-
-
-class ReadOnlyTenantViewSet(
-    TenantViewSetMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
-):
-    pass
 
 
 class FlagViewSet(ReadOnlyTenantViewSet):

@@ -7,6 +7,7 @@ from msops.tenancy.api.mixins import TenantPrimaryKeyRelatedField
 from msops.tenancy.models import Membership
 
 from ..models import ExceptionFlag, ReviewItem, ReviewQueue
+from .decisions_serializers import _name
 
 
 def _open_resolved(enum_id: str):
@@ -26,12 +27,6 @@ def _open_resolved(enum_id: str):
 
 FlagStatusField = _open_resolved("flag-status")
 ReviewItemStatusField = _open_resolved("review-item-status")
-
-
-def _name(membership: Membership | None) -> str | None:
-    if membership is None:
-        return None
-    return membership.user.get_full_name() or membership.user.get_username()
 
 
 class FlagSerializer(serializers.ModelSerializer):

@@ -14,7 +14,9 @@ they swap; plain form posts are redirected (or shown the page with the errors).
 """
 
 import datetime
+import ipaddress
 
+from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
@@ -478,7 +480,19 @@ def _link_refused(request: HttpRequest, error: ClientLinkError) -> HttpResponse:
 
 
 def _client_ip(request: HttpRequest) -> str | None:
-    return request.META.get("REMOTE_ADDR") or None
+    """The address that signed: behind ``TRUSTED_PROXY_HOPS`` proxies, the
+    entry of X-Forwarded-For the nearest trusted proxy saw (entries further
+    left are what the client claims, and are not trusted)."""
+    hops = settings.TRUSTED_PROXY_HOPS
+    forwarded = [a.strip() for a in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")]
+    forwarded = [a for a in forwarded if a]
+    address = (
+        forwarded[-hops] if hops and len(forwarded) >= hops else request.META.get("REMOTE_ADDR")
+    )
+    try:
+        return str(ipaddress.ip_address(address)) if address else None
+    except ValueError:
+        return None
 
 
 def client_scope_check(request: HttpRequest, token: str) -> HttpResponse:

@@ -173,7 +173,8 @@ def _review_context(request: HttpRequest, queue: ReviewQueue | None) -> dict:
 def _review_page(request: HttpRequest, queue: ReviewQueue | None) -> HttpResponse:
     context = _review_context(request, queue)
     if request.htmx:
-        part = "review-counts" if request.GET.get("part") == "counts" else "review-items"
+        counts = request.GET.get("part") == "counts" and queue is not None  # none to count yet
+        part = "review-counts" if counts else "review-items"
         return _render(request, f"{REVIEW_TEMPLATE}#{part}", context)
     context["past_queues"] = list(
         selectors.review_queue_list(organization=request.organization)[:12]

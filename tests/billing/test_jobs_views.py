@@ -221,6 +221,7 @@ def test_the_review_filters_by_owner_kind_and_status(login, org, account_manager
     assert rows(only_mine, "review-item") == 2
     assert 'data-testid="review-mine">2<' in only_mine.content.decode()
     kind = client.get(url("review_current", org), {"kind": mine[1].kind})
+    assert rows(kind, "review-item") == 2  # mine[1] and one of the three others
     assert all(
         f'data-kind="{mine[1].kind}"' in line
         for line in kind.content.decode().splitlines()
@@ -241,6 +242,14 @@ def test_htmx_gets_the_items_or_the_counts(login, org, account_manager):
         url("review_detail", org, pk=queue.pk), {"part": "counts"}, headers=HTMX
     ).content.decode()
     assert counts.lstrip().startswith('<section id="review-counts"')
+
+
+def test_htmx_before_the_week_is_built_gets_an_empty_list(login, org, account_manager):
+    response = login(account_manager).get(
+        url("review_current", org), {"part": "counts"}, headers=HTMX
+    )
+    assert response.status_code == 200
+    assert 'data-testid="review-empty"' in response.content.decode()
 
 
 def test_a_past_week_has_its_own_page(login, org, account_manager):

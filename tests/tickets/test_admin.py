@@ -197,3 +197,22 @@ def test_a_superuser_sees_every_organization(client, org, other_org, terms):
     client.force_login(superuser)
     page = client.get(admin_url("ticket", "changelist")).content.decode()
     assert "Alpha ticket" in page and "Beta ticket" in page
+
+
+def test_the_admin_cannot_assign_a_ticket_to_someone_who_does_not_work_tickets(
+    admin_client, open_ticket, finance
+):
+    ticket = open_ticket()
+    response = admin_client.post(
+        admin_url("ticket", "change", ticket.pk),
+        {
+            "title": "Printer offline",
+            "description": "",
+            "priority": "normal",
+            "status": "new",
+            "phase": "investigation",
+            "assignee": finance.pk,
+        },
+    )
+    assert response.status_code == 200  # the form again, with the error
+    assert fresh(ticket).assignee_id is None

@@ -67,6 +67,12 @@ def test_a_ticket_cannot_be_opened_in_another_status(api, developer, terms):
     assert response.status_code == 400 and "status" in response.json()
 
 
+def test_a_ticket_can_be_opened_naming_the_status_it_opens_in(api, developer, terms):
+    response = api(developer).post(TICKETS, new_ticket(terms, status="new"))
+    assert response.status_code == 201, response.json()
+    assert response.json()["status"] == "new"
+
+
 def test_tickets_list_only_my_organization_and_filter(api, developer, org, terms, stranger):
     TicketFactory(organization=org, client=terms.client, number=1, title="Printer", status="new")
     TicketFactory(organization=org, client=terms.client, number=2, title="VPN", status="closed")

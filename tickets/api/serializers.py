@@ -84,7 +84,7 @@ class TicketSerializer(serializers.ModelSerializer):
         if self.instance is None:
             for field in self.SET_AFTER_OPENING:
                 default = Ticket._meta.get_field(field).default
-                if field in attrs and attrs[field] != default:
+                if attrs.pop(field, default) != default:
                     errors[field] = f"A ticket opens as “{default}”; change it after opening."
             attrs.pop("version", None)
         else:

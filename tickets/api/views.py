@@ -3,12 +3,12 @@ billing moments (read). The organization always comes from the token."""
 
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
-from rest_framework import mixins, status, viewsets
+from rest_framework import status, viewsets
 from rest_framework.exceptions import APIException, ErrorDetail, PermissionDenied
 from rest_framework.response import Response
 
 from billing.services import time_entry_log
-from msops.tenancy.api.mixins import TenantViewSetMixin
+from msops.tenancy.api.mixins import ReadOnlyTenantViewSet, TenantViewSetMixin
 from msops.tenancy.roles import MANAGERS
 
 from ..models import BillingMoment, Ticket, TimeEntry
@@ -217,9 +217,7 @@ class TimeEntryViewSet(TenantViewSetMixin, viewsets.ModelViewSet):
         time_entry_delete(entry=instance)
 
 
-class BillingMomentViewSet(
-    TenantViewSetMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
-):
+class BillingMomentViewSet(ReadOnlyTenantViewSet):
     """Billing moments: events that prompt a billing decision, open until
     decided. Read-only here; they are raised by the services."""
 

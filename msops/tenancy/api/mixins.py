@@ -1,7 +1,7 @@
 """Base pieces every tenant API uses: the organization comes from the token
 (``request.organization``), never from the payload."""
 
-from rest_framework import serializers
+from rest_framework import serializers, viewsets
 
 
 class TenantViewSetMixin:
@@ -23,6 +23,10 @@ class TenantViewSetMixin:
         context["organization"] = getattr(self.request, "organization", None)
         context["membership"] = getattr(self.request, "membership", None)
         return context
+
+
+class ReadOnlyTenantViewSet(TenantViewSetMixin, viewsets.ReadOnlyModelViewSet):
+    """List and read within the organization; changes are actions."""
 
 
 class TenantPrimaryKeyRelatedField(serializers.PrimaryKeyRelatedField):
