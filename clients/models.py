@@ -10,6 +10,7 @@ from decimal import Decimal
 from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import F, Q
+from django.utils import timezone
 
 from msops.tenancy.models import Membership, TenantModel
 
@@ -135,6 +136,12 @@ class ContractRevision(TenantModel):
     )
     rounding_increment_minutes = models.PositiveSmallIntegerField(default=15)
     minimum_charge_minutes = models.PositiveSmallIntegerField(default=0)
+    reask_factor = models.PositiveSmallIntegerField(
+        default=2,
+        validators=[MinValueValidator(2)],
+        help_text="A ticket asks again each time its logged time passes the expected time"
+        " × this factor again (2: at 1×, 2×, 4×, 8× …).",
+    )
     note = models.CharField(max_length=200, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -182,7 +189,10 @@ class RequestType(TenantModel):
 
 
 class ScopeRule(TenantModel):
-    """Contract × request type → how the work is treated."""
+    """Contract × request type → how the work is treated, from ``effective_from``
+    on. Each row is one revision: editing a rule adds a revision, so work is
+    always judged by the revision in force on its work date. A ``removed``
+    revision ends the rule (the request type's default applies again)."""
 
     contract = models.ForeignKey(Contract, on_delete=models.PROTECT, related_name="scope_rules")
     request_type = models.ForeignKey(RequestType, on_delete=models.PROTECT, related_name="+")
@@ -199,12 +209,24 @@ class ScopeRule(TenantModel):
     explanation = models.CharField(
         max_length=200, blank=True, help_text="The one line a developer sees beside the work."
     )
+    effective_from = models.DateField(help_text="Work dated from this day on is judged by it.")
+    removed = models.BooleanField(
+        default=False, help_text="This revision ends the rule: no rule from its date on."
+    )
+    created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
-        ordering = ["contract", "request_type__name"]
+        ordering = ["contract", "request_type__name", "-effective_from"]
         constraints = [
             models.UniqueConstraint(
-                fields=["organization", "contract", "request_type"], name="scope_rule_unique"
+                fields=["organization", "contract", "request_type", "effective_from"],
+                name="scope_rule_revision_unique",
+            )
+        ]
+        indexes = [
+            models.Index(
+                fields=["organization", "contract", "request_type", "-effective_from"],
+                name="scope_rule_in_force",
             )
         ]
 

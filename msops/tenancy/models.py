@@ -6,9 +6,11 @@ outside an organization's scope raises instead of returning every tenant's rows.
 """
 
 import zoneinfo
+from decimal import Decimal
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.validators import MinValueValidator
 from django.db import models
 from django_scopes import ScopedManager
 
@@ -43,6 +45,13 @@ class Organization(models.Model):
         help_text="The Nth ticket of one request type for a client within 30 days is a billing moment.",
     )
     scope_check_stale_hours = models.PositiveSmallIntegerField(default=48)
+    default_hourly_rate = models.DecimalField(
+        max_digits=12,
+        decimal_places=2,
+        default=Decimal("150.00"),
+        validators=[MinValueValidator(Decimal("0"))],
+        help_text="Time-and-materials rate for work on a date no contract covers.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
