@@ -40,9 +40,9 @@ from tickets.services import (
     validate_time,
 )
 
-from .models import BillingDecision, DecisionLogEntry, ScopeCheck
-from .notifications import notify
-from .tasks import flags_check_ticket_task
+from ..models import BillingDecision, DecisionLogEntry, ScopeCheck
+from ..notifications import notify
+from ..tasks import flags_check_ticket_task
 
 DECIDERS = frozenset({Role.DEVELOPER, Role.ACCOUNT_MANAGER, Role.ADMIN})
 APPROVERS = frozenset({Role.ACCOUNT_MANAGER, Role.ADMIN})
