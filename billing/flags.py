@@ -15,10 +15,25 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from clients.models import Client, Contract, ContractRevision, RequestType, ScopeRule
+from clients.rules import (
+    APPROVAL_THRESHOLD_SQL,
+    EXPECTED_MINUTES_SQL,
+    contract_in_force_sql,
+    covers_sql,
+    scope_rule_in_force_sql,
+    terms_in_force_sql,
+)
 from msops.tenancy.models import Organization
-from tickets.models import BillingMoment, Ticket, TimeEntry
+from tickets.models import Ticket, TimeEntry
 
-from .models import ExceptionFlag, ScopeCheck
+from .models import EntryPortion, ExceptionFlag, ScopeCheck
+from .thresholds import (
+    ALLOWANCE_KINDS,
+    ALLOWANCE_STATUSES,
+    ALLOWANCE_THRESHOLDS,
+    TICKET_THRESHOLDS,
+        period_bounds,
+)
 
 BATCH = 20_000
 ORG = object()  # where the organization id (and then the batch bounds) go in params
@@ -34,7 +49,7 @@ T = {
     "flag": lambda: _t(ExceptionFlag),
     "ticket": lambda: _t(Ticket),
     "entry": lambda: _t(TimeEntry),
-    "moment": lambda: _t(BillingMoment),
+    "portion": lambda: _t(EntryPortion),
     "client": lambda: _t(Client),
     "contract": lambda: _t(Contract),
     "revision": lambda: _t(ContractRevision),
@@ -86,69 +101,58 @@ TICKET_KINDS = (
     ExceptionFlag.Kind.SLA_RESOLUTION_AT_RISK,
 )
 KIND_BIT = {kind: 1 << i for i, kind in enumerate(TICKET_KINDS)}
-# The billing moment a threshold flag opens with it.
-THRESHOLD_MOMENTS = {
-    ExceptionFlag.Kind.OVER_EXPECTED: (
-        BillingMoment.Kind.EXPECTED_TIME_PASSED,
-        "Logged time passed the expected time.",
-    ),
-    ExceptionFlag.Kind.OVER_APPROVAL: (
-        BillingMoment.Kind.APPROVAL_THRESHOLD_PASSED,
-        "Logged time passed the approval threshold.",
-    ),
-}
+def _sql_list(values) -> str:
+    return ", ".join(f"'{value}'" for value in values)
 
 
-def _ticket_ctes(moments: bool = False) -> str:
-    """Two CTEs over the batch's tickets (``{where}`` restricts ``t``,
+def _ticket_ctes() -> str:
+    """CTEs over the batch's tickets (``{where}`` restricts ``t``,
     ``{fwhere}`` the same tickets' flags ``f``):
 
     - ``h``: per ticket, the bits of the ticket flags it already has, read
       once from the organization's flags (materialized, so a poor row
       estimate can never make it run once per ticket);
-    - ``x``: one row per ticket with what every ticket rule looks at, and
-      ``have`` from ``h``, so a re-run skips what is flagged already instead
-      of building rows only for the unique constraint to drop them.
+    - ``x0``…``x``: one row per ticket with what every ticket rule looks at:
+      the rule in force on the ticket's latest work date (today without
+      work), built from ``clients.rules``' definitions, and ``have`` from
+      ``h``, so a re-run skips what is flagged already.
 
-    The flags' organization id comes first, the tickets' second."""
+    Parameters: the flags' organization id, today, the tickets' organization id."""
     tb = _tables()
-    moment_columns = (
-        "".join(
-            f", EXISTS (SELECT 1 FROM {tb['moment']} m WHERE m.ticket_id = t.id"
-            f" AND m.kind = '{kind}') AS had_{kind}"
-            for kind in (
-                BillingMoment.Kind.EXPECTED_TIME_PASSED,
-                BillingMoment.Kind.APPROVAL_THRESHOLD_PASSED,
-            )
-        )
-        if moments
-        else ""
-    )
     bits = " ".join(f"WHEN '{kind}' THEN {bit}" for kind, bit in KIND_BIT.items())
-    kinds = ", ".join(f"'{kind}'" for kind in TICKET_KINDS)
     materialized = "MATERIALIZED " if _pg() else ""
+    contract = contract_in_force_sql(
+        organization="x0.organization_id", client="x0.client_id", contract="x0.contract_id",
+        on="x0.d",
+    )  # fmt: skip
+    rule = scope_rule_in_force_sql(contract="x1.kid", request_type="x1.request_type_id", on="x1.d")
     return (
         f"h AS {materialized}(SELECT f.ticket_id, SUM(CASE f.kind {bits} ELSE 0 END) AS have"
         f" FROM {tb['flag']} f WHERE f.organization_id = %s AND f.ticket_id IS NOT NULL"
-        f" AND f.period_key = '-' AND f.kind IN ({kinds}) {{fwhere}} GROUP BY f.ticket_id),"
-        " x AS (SELECT t.id, t.organization_id, t.contract_id, t.client_id,"
-        " c.account_manager_id AS owner_id, t.logged_minutes AS logged,"
-        " COALESCE(r.expected_minutes, rt.expected_minutes) AS expected,"
-        " r.approval_threshold_minutes AS threshold, rt.is_catch_all AS catch_all,"
-        " rt.name AS type_name, t.classification, t.status, t.opened_at,"
-        " t.first_response_due, t.first_responded_at, t.resolution_due, t.resolved_at,"
-        f" EXISTS (SELECT 1 FROM {tb['check']} sc WHERE sc.ticket_id = t.id"
-        "  AND sc.status IN ('approved', 'client_approved')) AS approved,"
+        f" AND f.period_key = '-' AND f.kind IN ({_sql_list(TICKET_KINDS)}) {{fwhere}}"
+        " GROUP BY f.ticket_id),"
+        " x0 AS (SELECT t.id, t.organization_id, t.contract_id, t.client_id, t.request_type_id,"
+        " t.logged_minutes, t.classification, t.status, t.opened_at, t.first_response_due,"
+        " t.first_responded_at, t.resolution_due, t.resolved_at,"
+        f" COALESCE((SELECT MAX(e.work_date) FROM {tb['entry']} e WHERE e.ticket_id = t.id"
+        " AND e.organization_id = t.organization_id), %s) AS d"
+        f" FROM {tb['ticket']} t WHERE t.organization_id = %s {{where}}),"
+        f" x1 AS (SELECT x0.*, {contract} AS kid FROM x0),"
+        f" x2 AS (SELECT x1.*, {rule} AS rid FROM x1),"
+        " x AS (SELECT x2.id, x2.organization_id, x2.kid AS contract_id, x2.client_id,"
+        " c.account_manager_id AS owner_id, x2.logged_minutes AS logged,"
+        f" {EXPECTED_MINUTES_SQL} AS expected, {APPROVAL_THRESHOLD_SQL} AS threshold,"
+        " rt.is_catch_all AS catch_all, rt.name AS type_name, x2.classification, x2.status,"
+        " x2.opened_at, x2.first_response_due, x2.first_responded_at, x2.resolution_due,"
+        " x2.resolved_at,"
+        f" EXISTS (SELECT 1 FROM {tb['check']} sc WHERE sc.ticket_id = x2.id"
+        f"  AND sc.status IN ({_sql_list(ScopeCheck.APPROVED_STATUSES)})) AS approved,"
         " COALESCE(h.have, 0) AS have"
-        f"{moment_columns}"
-        f" FROM {tb['ticket']} t"
-        f" JOIN {tb['rtype']} rt ON rt.id = t.request_type_id"
-        " AND rt.organization_id = t.organization_id"
-        f" JOIN {tb['client']} c ON c.id = t.client_id AND c.organization_id = t.organization_id"
-        f" LEFT JOIN {tb['rule']} r ON r.contract_id = t.contract_id"
-        " AND r.request_type_id = t.request_type_id AND r.organization_id = t.organization_id"
-        " LEFT JOIN h ON h.ticket_id = t.id"
-        " WHERE t.organization_id = %s {where})"
+        " FROM x2"
+        f" JOIN {tb['rtype']} rt ON rt.id = x2.request_type_id"
+        f" JOIN {tb['client']} c ON c.id = x2.client_id"
+        f" LEFT JOIN {tb['rule']} r ON r.id = x2.rid AND NOT r.removed"
+        " LEFT JOIN h ON h.ticket_id = x2.id)"
     )
 
 
@@ -162,35 +166,23 @@ def _due_text(column: str) -> str:
     return _concat(f"strftime('%%Y-%%m-%%d %%H:%%M', {column})", "' (UTC)'")
 
 
-def _ticket_rules(now: datetime.datetime, tz: str) -> tuple[str, list]:
+def _ticket_rules(now: datetime.datetime, tz: str, today: datetime.date) -> tuple[str, list]:
     """Every ticket rule in one statement: the batch's ticket facts once, one
     SELECT per kind (skipping kinds the ticket already has), one INSERT … ON
-    CONFLICT DO NOTHING. On PostgreSQL the same statement opens the billing
-    moment of each new threshold flag (once per ticket and kind, ever) and
-    answers the number of new flags."""
+    CONFLICT DO NOTHING. Threshold flags only flag: the billing moments are
+    raised by the time services when the time is logged (one place)."""
     tb = _tables()
     if _pg():
         at_risk = "x.opened_at + (x.{due} - x.opened_at) * %s < %s"
     else:
         at_risk = "julianday(x.opened_at) + (julianday(x.{due}) - julianday(x.opened_at)) * %s < julianday(%s)"
     key = _concat("'ticket:'", "x.id")
-    is_open = "x.status IN ('new', 'in_progress', 'waiting')"
+    is_open = f"x.status IN ({_sql_list(Ticket.OPEN_STATUSES)})"
     kinds: list[tuple[str, str | tuple[str, list], str, list]] = [
-        (
-            ExceptionFlag.Kind.OVER_EXPECTED,
-            _concat("'Logged '", "x.logged", "' min; expected about '", "x.expected", "' min'"),
-            "x.logged > x.expected",
-            [],
-        ),
-        (
-            ExceptionFlag.Kind.OVER_APPROVAL,
-            _concat(
-                "'Logged '", "x.logged", "' min; approval needed past '", "x.threshold",
-                "' min and none given'",
-            ),
-            "x.threshold IS NOT NULL AND x.logged > x.threshold AND NOT x.approved",
-            [],
-        ),
+        (threshold.flag, _concat(*threshold.sql_detail), threshold.sql, [])
+        for threshold in TICKET_THRESHOLDS
+    ]
+    kinds += [
         (
             ExceptionFlag.Kind.NO_DECISION,
             _concat("x.logged", "' min logged and no billing decision'"),
@@ -203,7 +195,7 @@ def _ticket_rules(now: datetime.datetime, tz: str) -> tuple[str, list]:
             "x.catch_all AND x.logged > 0",
             [],
         ),
-    ]  # fmt: skip
+    ]
     for breached, risk, due, done, label in (
         (ExceptionFlag.Kind.SLA_RESPONSE_BREACHED, ExceptionFlag.Kind.SLA_RESPONSE_AT_RISK,
          "first_response_due", "first_responded_at", "First response due "),
@@ -221,7 +213,7 @@ def _ticket_rules(now: datetime.datetime, tz: str) -> tuple[str, list]:
                 [now, SLA_RISK_SHARE, now],
             )
         )
-    selects, params = [], [FLAGS_ORG, ORG]
+    selects, params = [], [FLAGS_ORG, today, ORG]
     for kind, detail, condition, condition_params in kinds:
         detail, detail_params = detail if isinstance(detail, tuple) else (detail, [])
         selects.append(
@@ -230,59 +222,19 @@ def _ticket_rules(now: datetime.datetime, tz: str) -> tuple[str, list]:
             f" WHERE (x.have & {KIND_BIT[kind]}) = 0 AND {condition}"
         )
         params += [*detail_params, now, *condition_params]
-    insert = (
-        f"INSERT INTO {tb['flag']} ({FLAG_COLUMNS}) "
+    sql = (
+        f"WITH {_ticket_ctes()} INSERT INTO {tb['flag']} ({FLAG_COLUMNS}) "
         + " UNION ALL ".join(selects)
         + " ON CONFLICT (organization_id, kind, subject_key, period_key) DO NOTHING"
     )
-    if not _pg():
-        return f"WITH {_ticket_ctes()} {insert}", params
-    moment_kind = " ".join(
-        f"WHEN '{flag}' THEN '{moment}'" for flag, (moment, _) in THRESHOLD_MOMENTS.items()
-    )
-    moment_detail = " ".join(
-        f"WHEN '{flag}' THEN '{detail}'" for flag, (_, detail) in THRESHOLD_MOMENTS.items()
-    )
-    thresholds = ", ".join(f"'{flag}'" for flag in THRESHOLD_MOMENTS)
-    sql = (
-        f"WITH {_ticket_ctes()},"
-        f" new AS ({insert} RETURNING organization_id, ticket_id, kind),"
-        f" opened AS (INSERT INTO {tb['moment']}"
-        " (organization_id, ticket_id, kind, status, detail, created_at)"
-        f" SELECT n.organization_id, n.ticket_id, CASE n.kind {moment_kind} END, 'open',"
-        f" CASE n.kind {moment_detail} END, %s FROM new n WHERE n.kind IN ({thresholds})"
-        f" AND NOT EXISTS (SELECT 1 FROM {tb['moment']} m WHERE m.organization_id = n.organization_id"
-        f" AND m.ticket_id = n.ticket_id AND m.kind = CASE n.kind {moment_kind} END)"
-        " ON CONFLICT DO NOTHING RETURNING 1)"
-        " SELECT (SELECT COUNT(*) FROM new), (SELECT COUNT(*) FROM opened)"
-    )
-    return sql, [*params, now]
-
-
-def _moment_rules(now: datetime.datetime) -> tuple[str, list]:
-    """(SQLite) Thresholds are billing moments too: open them where the flag
-    holds and no moment of that kind was ever raised on the ticket."""
-    tb = _tables()
-    selects, params = [], [FLAGS_ORG, ORG]
-    for kind, condition, detail in (
-        (BillingMoment.Kind.EXPECTED_TIME_PASSED, "x.logged > x.expected",
-         "Logged time passed the expected time."),
-        (BillingMoment.Kind.APPROVAL_THRESHOLD_PASSED,
-         "x.threshold IS NOT NULL AND x.logged > x.threshold AND NOT x.approved",
-         "Logged time passed the approval threshold."),
-    ):  # fmt: skip
-        selects.append(
-            f"SELECT x.organization_id, x.id, '{kind}', 'open', '{detail}', %s FROM x"
-            f" WHERE {condition} AND NOT x.had_{kind}"
-        )
-        params.append(now)
-    sql = (
-        f"WITH {_ticket_ctes(moments=True)}"
-        f" INSERT INTO {tb['moment']} (organization_id, ticket_id, kind, status, detail, created_at) "
-        + " UNION ALL ".join(selects)
-        + " ON CONFLICT DO NOTHING"
-    )
     return sql, params
+
+
+def ticket_facts_sql(today: datetime.date) -> tuple[str, list]:
+    """The ticket facts the rules read (id, contract in force, expected,
+    threshold, approved, logged), for the rule-agreement test and debugging."""
+    sql = f"WITH {_ticket_ctes()} SELECT x.id, x.contract_id, x.expected, x.threshold, x.approved, x.logged FROM x"
+    return sql, [FLAGS_ORG, today, ORG]
 
 
 def _late_entry_sql(now: datetime.datetime) -> tuple[str, list]:
@@ -309,40 +261,45 @@ def _late_entry_sql(now: datetime.datetime) -> tuple[str, list]:
     return sql, [now, ORG]
 
 
-# --- contract usage -------------------------------------------------------------
-def _period_bounds(today: datetime.date) -> dict[str, tuple[datetime.date, datetime.date, str]]:
-    month_start = today.replace(day=1)
-    next_month = (month_start + datetime.timedelta(days=32)).replace(day=1)
-    q = (today.month - 1) // 3
-    quarter_start = datetime.date(today.year, q * 3 + 1, 1)
-    quarter_end = (
-        datetime.date(today.year + 1, 1, 1) if q == 3 else datetime.date(today.year, q * 3 + 4, 1)
+# --- work outside any contract --------------------------------------------------
+def _outside_contract_sql(now: datetime.datetime) -> tuple[str, list]:
+    """An entry whose work date no contract covers (its portions have no
+    contract): billable at the organization's default rate, and flagged."""
+    tb = _tables()
+    key = _concat("'entry:'", "p.entry_id")
+    detail = _concat(
+        "'Work of '", "p.work_date", "' ('", "SUM(p.minutes)",
+        "' min): no contract covers this date, billed at the default rate'",
+    )  # fmt: skip
+    sql = (
+        f"INSERT INTO {tb['flag']} ({FLAG_COLUMNS})"
+        f" SELECT p.organization_id, '{ExceptionFlag.Kind.OUTSIDE_CONTRACT}', {key}, '-',"
+        f" p.ticket_id, NULL, t.client_id, {detail}, 'open', c.account_manager_id, %s, ''"
+        f" FROM {tb['portion']} p JOIN {tb['ticket']} t ON t.id = p.ticket_id"
+        f" JOIN {tb['client']} c ON c.id = t.client_id"
+        " WHERE p.organization_id = %s {where} AND p.contract_id IS NULL"
+        " GROUP BY p.organization_id, p.entry_id, p.ticket_id, t.client_id, p.work_date,"
+        " c.account_manager_id"
+        " ON CONFLICT (organization_id, kind, subject_key, period_key) DO NOTHING"
     )
-    return {
-        "monthly": (month_start, next_month, f"{today:%Y-%m}"),
-        "quarterly": (quarter_start, quarter_end, f"{today.year}-Q{q + 1}"),
-        "annual": (
-            datetime.date(today.year, 1, 1),
-            datetime.date(today.year + 1, 1, 1),
-            f"{today.year}",
-        ),
-    }
+    return sql, [now, ORG]
 
 
-def _contract_sql(
-    organization: Organization, now: datetime.datetime, contract_id: int | None
+# --- allowances ---------------------------------------------------------------------
+def _allowance_sql(
+    organization: Organization, now: datetime.datetime, contract_ids: list[int] | None
 ) -> tuple[str, list]:
-    """Contract hours at the warning share and at 100 %, in one statement.
-    Retainer: included minutes of the current period (by the contract's
-    period, in the organization's timezone); block: prepaid minutes over the
-    contract's life. Counts time classified as included.
-
-    The organization's contracts in force (``k``) and their tickets (``tk``)
-    are small and read once; the included time is then one pass over the
-    organization's entries, whatever the row estimates say."""
+    """Allowance alerts (the organization's warning share, and 100 %) in one
+    statement. A retainer counts the work of the current period (by the
+    contract's period, in the organization's timezone) against the included
+    minutes of the terms in force, once per period; a block counts all its
+    work against the balance of the terms in force, once per balance (a
+    top-up is new terms: a new balance). All work on the contract counts,
+    decided or not (``thresholds.ALLOWANCE_STATUSES``), by the contract in
+    force on each work date."""
     tb = _tables()
     today = timezone.localtime(now, organization.tzinfo).date()
-    bounds = _period_bounds(today)
+    bounds = period_bounds(today)
     materialized = "MATERIALIZED " if _pg() else ""
     period_key = " ".join(f"WHEN '{period}' THEN '{key}'" for period, (_, _, key) in bounds.items())
     since = " ".join(f"WHEN '{period}' THEN %s" for period in bounds)
@@ -350,49 +307,45 @@ def _contract_sql(
     window_params = [start for start, _, _ in bounds.values()] + [
         end for _, end, _ in bounds.values()
     ]
-    included = (
-        f"(SELECT rv.included_minutes FROM {tb['revision']} rv WHERE rv.contract_id = k.id"
-        " AND rv.effective_from <= %s ORDER BY rv.effective_from DESC LIMIT 1)"
-    )
-    only = " AND k.id = %s" if contract_id else ""
+    only = f" AND k.id IN ({', '.join(['%s'] * len(contract_ids))})" if contract_ids else ""
     key = _concat("'contract:'", "u.id")
     detail = _concat(
-        "'Included hours at '", "v.pct", "' %%: '", "u.used", "' of '", "u.included", "' min used'"
+        "'Allowance at '", "v.pct", "' %%: '", "u.used", "' of '", "u.included", "' min used'"
     ) + (
         # A block of hours also says what is left of it.
         " || CASE WHEN u.kind = 'block' THEN ', ' || CAST(CASE WHEN u.included > u.used"
         " THEN u.included - u.used ELSE 0 END AS TEXT) || ' min left' ELSE '' END"
     )
+    thresholds = " UNION ALL ".join("SELECT %s AS kind, %s AS pct" for _ in ALLOWANCE_THRESHOLDS)
+    balance_key = _concat("'from-'", "rv.effective_from")  # thresholds.block_balance_key
     sql = (
         f"WITH k AS {materialized}(SELECT k.id, k.organization_id, k.client_id, k.kind,"
-        f" CASE WHEN k.kind = 'retainer' THEN CASE k.period {period_key} END ELSE '-' END AS period_key,"
+        f" CASE WHEN k.kind = 'retainer' THEN CASE k.period {period_key} END"
+        f" ELSE {balance_key} END AS period_key,"
         f" CASE k.period {since} END AS since, CASE k.period {until} END AS until,"
-        f" {included} AS included"
-        f" FROM {tb['contract']} k WHERE k.organization_id = %s AND k.kind IN ('retainer', 'block')"
-        f" AND k.starts_on <= %s AND (k.ends_on IS NULL OR k.ends_on >= %s){only}),"
-        f" tk AS {materialized}(SELECT t.id, t.contract_id FROM {tb['ticket']} t"
-        " JOIN k ON k.id = t.contract_id WHERE t.organization_id = %s),"
+        " rv.included_minutes AS included"
+        f" FROM {tb['contract']} k"
+        f" JOIN {tb['revision']} rv ON rv.id = {terms_in_force_sql(contract='k.id', on='%s')}"
+        f" WHERE k.organization_id = %s AND k.kind IN ({_sql_list(ALLOWANCE_KINDS)})"
+        f" AND {covers_sql('k', '%s')}{only}),"
         " u AS (SELECT k.id, k.organization_id, k.client_id, k.kind, k.period_key, k.included,"
-        " SUM(e.minutes) AS used"
-        f" FROM {tb['entry']} e JOIN tk ON tk.id = e.ticket_id JOIN k ON k.id = tk.contract_id"
-        " WHERE e.organization_id = %s AND e.billing_status = 'included'"
-        " AND (k.kind = 'block' OR (e.work_date >= k.since AND e.work_date < k.until))"
+        " SUM(p.minutes) AS used"
+        f" FROM {tb['portion']} p JOIN k ON k.id = p.contract_id"
+        f" WHERE p.organization_id = %s AND p.status IN ({_sql_list(ALLOWANCE_STATUSES)})"
+        " AND (k.kind = 'block' OR (p.work_date >= k.since AND p.work_date < k.until))"
         " GROUP BY k.id, k.organization_id, k.client_id, k.kind, k.period_key, k.included)"
         f" INSERT INTO {tb['flag']} ({FLAG_COLUMNS})"
         f" SELECT u.organization_id, v.kind, {key}, u.period_key, NULL, u.id, u.client_id, {detail},"
         " 'open', c.account_manager_id, %s, ''"
-        f" FROM u JOIN {tb['client']} c ON c.id = u.client_id"
-        " CROSS JOIN (SELECT %s AS kind, %s AS pct UNION ALL SELECT %s, %s) v"
+        f" FROM u JOIN {tb['client']} c ON c.id = u.client_id CROSS JOIN ({thresholds}) v"
         " WHERE u.included > 0 AND u.used * 100 >= u.included * v.pct"
         " ON CONFLICT (organization_id, kind, subject_key, period_key) DO NOTHING"
     )
     params = [*window_params, today, organization.pk, today, today]
-    params += [contract_id] if contract_id else []
-    params += [organization.pk, organization.pk, now]
-    params += [
-        ExceptionFlag.Kind.CONTRACT_80, organization.contract_warning_percent,
-        ExceptionFlag.Kind.CONTRACT_100, 100,
-    ]  # fmt: skip
+    params += contract_ids or []
+    params += [organization.pk, now]
+    for threshold in ALLOWANCE_THRESHOLDS:
+        params += [threshold.flag, threshold.percent(organization)]
     return sql, params
 
 
@@ -414,7 +367,8 @@ def _execute(sql: str, params: list) -> int:
 
 def _bind(sql: str, params: list, organization_id: int, where: str, where_params: list):
     """Put the batch restriction and its parameters in: ``{where}`` on the
-    tickets ``t`` or the entries ``e``, ``{fwhere}`` the same tickets' flags."""
+    tickets ``t``, the entries ``e`` or the portions ``p``, ``{fwhere}`` the
+    same tickets' flags."""
     bound = []
     for p in params:
         if p is ORG or p is FLAGS_ORG:
@@ -426,37 +380,38 @@ def _bind(sql: str, params: list, organization_id: int, where: str, where_params
 
 
 def _ticket_batch(organization: Organization, now, where: str, where_params: list) -> int:
-    """The ticket rules (and the threshold moments) over one batch; returns
-    the number of new flags."""
-    sql, params = _bind(
-        *_ticket_rules(now, organization.timezone), organization.pk, where, where_params
-    )
-    if _pg():
-        with connection.cursor() as cursor:
-            cursor.execute(sql, [_adapt(p) for p in params])
-            return cursor.fetchone()[0]
-    created = _execute(sql, params)
-    _execute(*_bind(*_moment_rules(now), organization.pk, where, where_params))
-    return created
+    """The ticket rules over one batch; returns the number of new flags."""
+    today = timezone.localtime(now, organization.tzinfo).date()
+    rules = _ticket_rules(now, organization.timezone, today)
+    return _execute(*_bind(*rules, organization.pk, where, where_params))
 
 
 def flags_check_ticket(*, organization: Organization, ticket_id: int) -> int:
-    """Check one ticket at once (after its time or state changed). Returns
-    the number of new flags."""
+    """Check one ticket at once (after its time or state changed): its rules,
+    its entries and the allowances of the contracts its work falls under.
+    Returns the number of new flags."""
     now = timezone.now()
-    ticket = (
-        Ticket.objects.filter(organization=organization, pk=ticket_id).only("contract_id").first()
-    )
-    if ticket is None:
+    if not Ticket.objects.filter(organization=organization, pk=ticket_id).exists():
         return 0
+    contracts = sorted(
+        set(
+            EntryPortion.objects.filter(
+                organization=organization, ticket=ticket_id, contract__isnull=False
+            ).values_list("contract_id", flat=True)
+        )
+    )
     with transaction.atomic():
         created = _ticket_batch(organization, now, "AND t.id = %s", [ticket_id])
         sql, params = _late_entry_sql(now)
         created += _execute(
             *_bind(sql, params, organization.pk, "AND e.ticket_id = %s", [ticket_id])
         )
-        if ticket.contract_id:
-            created += _execute(*_contract_sql(organization, now, ticket.contract_id))
+        sql, params = _outside_contract_sql(now)
+        created += _execute(
+            *_bind(sql, params, organization.pk, "AND p.ticket_id = %s", [ticket_id])
+        )
+        if contracts:
+            created += _execute(*_allowance_sql(organization, now, contracts))
     return created
 
 
@@ -493,6 +448,7 @@ def flags_sweep(*, organization: Organization, batch: int = BATCH) -> SweepResul
     now = timezone.now()
     created = batches = 0
     late_sql, late_params = _late_entry_sql(now)
+    outside_sql, outside_params = _outside_contract_sql(now)
     for where, where_params in _keyset_batches(Ticket, "t", organization, batch):
         with transaction.atomic():
             created += _ticket_batch(organization, now, where, where_params)
@@ -500,8 +456,12 @@ def flags_sweep(*, organization: Organization, batch: int = BATCH) -> SweepResul
             created += _execute(
                 *_bind(late_sql, late_params, organization.pk, entries, where_params)
             )
+            portions = where.replace("t.id", "p.ticket_id")
+            created += _execute(
+                *_bind(outside_sql, outside_params, organization.pk, portions, where_params)
+            )
         batches += 1
     with transaction.atomic():
-        created += _execute(*_contract_sql(organization, now, None))
+        created += _execute(*_allowance_sql(organization, now, None))
     batches += 1
     return SweepResult(created=created, batches=batches)

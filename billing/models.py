@@ -10,14 +10,20 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
-from clients.models import Client, Contract, ContractRevision, ScopeRule
+from clients.models import Client, Contract, ContractRevision, ScopeRule, Treatment
 from msops.tenancy.models import Membership, TenantModel
-from tickets.models import BillingMoment, Classification, Ticket
+from tickets.models import BillingMoment, Classification, Ticket, TimeEntry
 
 
 class BillingDecision(TenantModel):
     """What the work on a ticket is, decided by a person with the rule in front
-    of them. Never updated or deleted: a new decision supersedes it."""
+    of them. Never updated or deleted.
+
+    A decision applies forward: it gives meaning to the ticket's work that was
+    waiting for one when it was made (no decision yet, or past a threshold) and
+    to the work logged after it, until the next decision. It never changes the
+    meaning an earlier decision gave, except a *reclassification*, which names
+    the earlier entries it re-labels and says why."""
 
     ticket = models.ForeignKey(Ticket, on_delete=models.PROTECT, related_name="decisions")
     moment = models.ForeignKey(
@@ -44,13 +50,23 @@ class BillingDecision(TenantModel):
     written_off = models.BooleanField(
         default=False, help_text="Excluded work written off instead of billed at the T&M rate."
     )
-    applies_from = models.DateField(
+    reclassification = models.BooleanField(
+        default=False,
+        help_text="Re-labels named earlier entries (with a reason); work after it is not affected.",
+    )
+    scope_check = models.ForeignKey(
+        "ScopeCheck",
+        on_delete=models.PROTECT,
         null=True,
         blank=True,
-        help_text="Work dates this decision covers from; empty: all the ticket's work.",
+        related_name="answers",
+        help_text="The scope check this decision answers (approved, rejected, client's answer).",
+    )
+    rule_on = models.DateField(
+        null=True, blank=True, help_text="The work date whose rule the decision was made under."
     )
     entries_rederived = models.PositiveIntegerField(
-        default=0, help_text="Unlocked time entries whose billing status this decision re-derived."
+        default=0, help_text="Minutes of waiting work this decision gave meaning to when made."
     )
 
     class Meta:
@@ -64,6 +80,69 @@ class BillingDecision(TenantModel):
 
     def __str__(self) -> str:
         return f"{self.ticket}: {self.get_classification_display()}"
+
+
+class EntryPortion(TenantModel):
+    """Minutes of one time entry with one billing meaning, and where the
+    meaning came from: the decision (none: still waiting) and the contract,
+    terms and scope rule revision in force on the work date. An entry that
+    crosses a threshold carries two portions (e.g. 60 included + 30 past the
+    expected time); the portions of an entry always add up to its minutes."""
+
+    class WaitsOn(models.TextChoices):
+        NOTHING = "", "—"
+        DECISION = "decision", "A first decision"
+        EXPECTED_TIME = "expected_time", "A decision: past the expected time"
+        APPROVAL = "approval", "Approval: past the approval threshold"
+        ESTIMATE = "estimate", "A decision: past the approved estimate"
+
+    entry = models.ForeignKey(TimeEntry, on_delete=models.CASCADE, related_name="portions")
+    ticket = models.ForeignKey(Ticket, on_delete=models.PROTECT, related_name="+")
+    position = models.PositiveSmallIntegerField(default=0, help_text="Order within the entry.")
+    minutes = models.PositiveIntegerField()
+    work_date = models.DateField()
+    status = models.CharField(max_length=20, choices=TimeEntry.BillingStatus.choices)
+    decision = models.ForeignKey(
+        BillingDecision, on_delete=models.PROTECT, null=True, blank=True, related_name="portions"
+    )
+    waits_on = models.CharField(max_length=15, choices=WaitsOn.choices, blank=True)
+    contract = models.ForeignKey(
+        Contract,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="The contract in force on the work date (empty: no contract covers it).",
+    )
+    contract_revision = models.ForeignKey(
+        ContractRevision, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    scope_rule = models.ForeignKey(
+        ScopeRule, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    treatment = models.CharField(
+        max_length=20, choices=Treatment.choices, help_text="The rule's treatment on the work date."
+    )
+
+    class Meta:
+        ordering = ["entry", "position"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "entry", "position"], name="entry_portion_position"
+            ),
+            models.CheckConstraint(condition=Q(minutes__gte=1), name="entry_portion_minutes"),
+        ]
+        indexes = [
+            models.Index(fields=["organization", "ticket", "status"], name="portion_org_ticket"),
+            models.Index(
+                fields=["organization", "contract", "work_date"], name="portion_org_contract"
+            ),
+            models.Index(fields=["organization", "decision"], name="portion_org_decision"),
+            models.Index(fields=["organization", "status", "work_date"], name="portion_org_status"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.minutes} min {self.get_status_display().lower()} of {self.entry_id}"
 
 
 class ScopeCheck(TenantModel):
@@ -149,6 +228,7 @@ class DecisionLogEntry(TenantModel):
     class Kind(models.TextChoices):
         RULE_OVERRIDDEN = "rule_overridden", "Rule overridden"
         WRITE_OFF = "write_off", "Write-off"
+        RECLASSIFIED = "reclassified", "Earlier work reclassified"
         CLIENT_EXCEPTION = "client_exception", "Client exception"
         SCOPE_CHECK_REJECTED = "scope_check_rejected", "Scope check rejected"
         CLIENT_DECLINED = "client_declined", "Client declined a change"
@@ -197,6 +277,7 @@ class ExceptionFlag(TenantModel):
         NO_DECISION = "no_decision", "Time logged without a decision"
         LATE_ENTRY = "late_entry", "Time entered long after the work"
         CATCH_ALL = "catch_all", "Work under a catch-all request type"
+        OUTSIDE_CONTRACT = "outside_contract", "Work outside any contract"
 
     class Status(models.TextChoices):
         OPEN = "open", "Open"

@@ -7,7 +7,7 @@ from django import forms
 from django.contrib import admin
 from django.core.exceptions import ValidationError
 
-from billing.services import time_entry_log
+from billing.services import time_entry_correct, time_entry_log, time_entry_remove
 from msops.tenancy.admin import TenantAdmin
 from msops.tenancy.scoping import activate_organization
 
@@ -15,8 +15,6 @@ from .models import BillingMoment, Ticket, TimeEntry
 from .services import (
     ticket_open,
     ticket_update,
-    time_entry_delete,
-    time_entry_update,
     validate_ticket_opening,
     validate_time,
 )
@@ -206,7 +204,7 @@ class TimeEntryAdmin(ServiceAdminMixin, TenantAdmin):
         ticket = obj.ticket
         with activate_organization(ticket.organization):
             if change:
-                saved = time_entry_update(
+                saved = time_entry_correct(
                     entry=obj,
                     work_date=form.cleaned_data["work_date"],
                     minutes=form.cleaned_data["minutes"],
@@ -225,7 +223,7 @@ class TimeEntryAdmin(ServiceAdminMixin, TenantAdmin):
 
     def delete_model(self, request, obj):
         with activate_organization(obj.organization):
-            time_entry_delete(entry=obj)
+            time_entry_remove(entry=obj)
 
 
 @admin.register(BillingMoment)

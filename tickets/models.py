@@ -106,7 +106,8 @@ class TimeEntry(TenantModel):
         BILLABLE = "billable", "Billable"
         PENDING_APPROVAL = "pending_approval", "Waiting for approval"
         UNCLEAR = "unclear", "Unclear"
-        NON_BILLABLE = "non_billable", "Not billed"
+        NON_BILLABLE = "non_billable", "Written off"
+        SPLIT = "split", "Split (see its portions)"
 
     ticket = models.ForeignKey(Ticket, on_delete=models.PROTECT, related_name="time_entries")
     person = models.ForeignKey(Membership, on_delete=models.PROTECT, related_name="+")
@@ -165,6 +166,8 @@ class BillingMoment(TenantModel):
             "approval_threshold",
             "Logged time passed the approval threshold",
         )
+        ESTIMATE_PASSED = "estimate_passed", "Logged time passed the approved estimate"
+        REQUEST_TYPE_CHANGED = "request_type_changed", "Request type corrected"
 
     class Status(models.TextChoices):
         OPEN = "open", "Open"
@@ -174,6 +177,12 @@ class BillingMoment(TenantModel):
     kind = models.CharField(max_length=25, choices=Kind.choices)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
     detail = models.CharField(max_length=300, blank=True)
+    threshold_minutes = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        help_text="Threshold moments: the logged minutes passed (the ticket asks again at each"
+        " next level).",
+    )
     raised_by = models.ForeignKey(
         Membership, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )

@@ -20,6 +20,7 @@ from billing.services import (
     scope_check_ask_client,
     scope_check_client_link,
     scope_check_reject,
+    time_entry_log,
 )
 from msops.tenancy.models import Role
 from msops.tenancy.scoping import activate_organization
@@ -282,21 +283,26 @@ def test_asking_the_client_again_replaces_the_link(client, asked, account_manage
     assert fresh(asked["check"]).status == "client_approved"
 
 
-def test_an_approval_keeps_the_date_the_question_applied_from(
+def test_an_answer_gives_meaning_to_the_work_that_waited_for_it(
     scoped, org, developer, account_manager, open_ticket
 ):
     ticket = open_ticket("feature", title="Quarterly report")
-    start = timezone.localdate() - datetime.timedelta(days=3)
     decision_record(
         ticket=ticket,
         actor=developer,
         classification="needs_approval",
         version=ticket.version,
         reason="A new report",
-        applies_from=start,
         scope_check=ScopeCheckRequest(estimate_minutes=60),
     )
+    waited = time_entry_log(
+        ticket=ticket, person=developer, work_date=timezone.localdate(), minutes=25
+    ).entry
+    assert waited.billing_status == "pending_approval"
     check = ScopeCheck.objects.get(ticket=ticket)
     scope_check_reject(check=check, actor=account_manager, note="Part of the retainer")
     latest = BillingDecision.objects.filter(ticket=ticket).order_by("-pk").first()
-    assert (latest.classification, latest.applies_from) == ("included", start)
+    assert (latest.classification, latest.scope_check) == ("included", check)
+    waited.refresh_from_db()
+    assert waited.billing_status == "included"
+    assert latest.entries_rederived == 25

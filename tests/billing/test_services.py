@@ -99,7 +99,8 @@ def test_excluded_work_is_suggested_billable_and_a_write_off_needs_a_reason(
     assert "reason" in error.value.message_dict
     _decide(ticket, developer, "billable", write_off=True, reason="Goodwill after the outage")
     entry.refresh_from_db()
-    assert entry.billing_status == TimeEntry.BillingStatus.NON_BILLABLE
+    assert entry.billing_status == TimeEntry.BillingStatus.BILLABLE  # decided earlier: kept
+    assert _log(ticket, developer, 15).billing_status == TimeEntry.BillingStatus.NON_BILLABLE
     assert DecisionLogEntry.objects.filter(kind="write_off").count() == 1
 
 
@@ -123,31 +124,21 @@ def test_finance_cannot_decide(scoped, open_ticket, finance):
         _decide(ticket, finance, "included")
 
 
-def test_a_later_decision_rederives_unlocked_entries_and_records_it(scoped, open_ticket, developer):
+def test_a_decision_gives_meaning_to_waiting_work_but_not_to_locked_entries(
+    scoped, open_ticket, developer
+):
     ticket = open_ticket()
     first = _log(ticket, developer, 20, days_ago=2)
     locked = _log(ticket, developer, 10, days_ago=1)
     TimeEntry.objects.filter(pk=locked.pk).update(locked=True)
     assert first.billing_status == TimeEntry.BillingStatus.UNDECIDED
-    _decide(ticket, developer, "included")
-    decision = _decide(ticket, developer, "billable", reason="Turned into a project")
+    decision = _decide(ticket, developer, "included")
+    later = _decide(ticket, developer, "billable", reason="Turned into a project")
     first.refresh_from_db()
     locked.refresh_from_db()
-    assert first.billing_status == TimeEntry.BillingStatus.BILLABLE
+    assert first.billing_status == TimeEntry.BillingStatus.INCLUDED  # kept by the later one
     assert locked.billing_status == TimeEntry.BillingStatus.UNDECIDED
-    assert decision.entries_rederived == 1
-
-
-def test_a_decision_from_a_date_leaves_earlier_work_alone(scoped, open_ticket, developer):
-    ticket = open_ticket()
-    before = _log(ticket, developer, 20, days_ago=3)
-    _decide(ticket, developer, "included")
-    today = organization_today(ticket.organization)
-    _decide(ticket, developer, "billable", reason="Implementation", applies_from=today)
-    after = _log(ticket, developer, 20)
-    before.refresh_from_db()
-    assert before.billing_status == TimeEntry.BillingStatus.INCLUDED
-    assert after.billing_status == TimeEntry.BillingStatus.BILLABLE
+    assert (decision.entries_rederived, later.entries_rederived) == (20, 0)
 
 
 @pytest.mark.parametrize(
@@ -227,17 +218,17 @@ def test_time_logged_while_a_check_is_pending_waits_for_approval(scoped, open_ti
 def test_time_before_the_question_keeps_its_decision_while_the_check_waits(
     scoped, open_ticket, developer
 ):
-    """Only work the scope check asks about (from its decision's date on)
-    waits for approval, whether logged now or re-derived by a decision."""
+    """Work logged before the scope check keeps its meaning; work logged
+    after it waits for the answer, whatever date it is for."""
     ticket = open_ticket("feature")
     _decide(ticket, developer, "included", reason="Started as a small tweak")
     earlier = _log(ticket, developer, 20, days_ago=5)
-    _needs_approval(ticket, developer, applies_from=organization_today(ticket.organization))
+    _needs_approval(ticket, developer)
     late_entry = _log(ticket, developer, 15, days_ago=3)  # logged now, for earlier work
     today = _log(ticket, developer, 30)
     earlier.refresh_from_db()
     statuses = [e.billing_status for e in (earlier, late_entry, today)]
-    assert statuses == ["included", "included", "pending_approval"]
+    assert statuses == ["included", "pending_approval", "pending_approval"]
 
 
 def test_approving_makes_the_work_billable(scoped, open_ticket, developer, account_manager):

@@ -322,23 +322,12 @@ def test_a_scope_rules_rate_override_wins(open_ticket, log_time, terms, develope
     assert log_time(ticket, developer).entry.rate == Decimal("180.00")
 
 
-@pytest.mark.parametrize(
-    "classification,status",
-    [
-        ("", "undecided"),
-        ("included", "included"),
-        ("billable", "billable"),
-        ("needs_approval", "pending_approval"),
-        ("unclear", "unclear"),
-    ],
-)
-def test_the_billing_status_follows_the_tickets_classification(
-    open_ticket, log_time, developer, classification, status
-):
+def test_the_row_service_leaves_the_billing_meaning_to_billing(open_ticket, log_time, developer):
+    """tickets keeps the row and its totals; billing derives the meaning."""
     ticket = open_ticket()
     with activate_organization(ticket.organization):
-        Ticket.objects.filter(pk=ticket.pk).update(classification=classification)
-    assert log_time(ticket, developer).entry.billing_status == status
+        Ticket.objects.filter(pk=ticket.pk).update(classification="billable")
+    assert log_time(ticket, developer).entry.billing_status == "undecided"
 
 
 def test_a_repeated_idempotency_key_returns_the_first_entry_and_logs_once(

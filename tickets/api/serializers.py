@@ -15,10 +15,11 @@ class TicketSerializer(serializers.ModelSerializer):
     """A ticket. Opening (POST) needs client, request type and title; the
     number, contract and SLA dues are set by the service. Changing (PUT/PATCH)
     needs the ``version`` you read — a stale one is a 409 with the current
-    ticket — and may touch title, description, status, priority, phase and
-    assignee; client, request type, source and opening time stay as opened."""
+    ticket — and may touch title, description, status, priority, phase,
+    assignee and request type (a corrected request type asks the ticket's
+    billing question again); client, source and opening time stay as opened."""
 
-    FIXED_AFTER_OPENING = ("client", "request_type", "source", "opened_at")
+    FIXED_AFTER_OPENING = ("client", "source", "opened_at")
     SET_AFTER_OPENING = ("status", "phase")
 
     client = TenantPrimaryKeyRelatedField(queryset=Client.objects)

@@ -7,7 +7,7 @@ from rest_framework import status, viewsets
 from rest_framework.exceptions import APIException, ErrorDetail, PermissionDenied
 from rest_framework.response import Response
 
-from billing.services import time_entry_log
+from billing.services import time_entry_correct, time_entry_log, time_entry_remove
 from msops.tenancy.api.mixins import ReadOnlyTenantViewSet, TenantViewSetMixin
 from msops.tenancy.roles import MANAGERS
 
@@ -19,8 +19,6 @@ from ..services import (
     ticket_delete,
     ticket_open,
     ticket_update,
-    time_entry_delete,
-    time_entry_update,
 )
 from .filters import BillingMomentFilter, TicketFilter, TimeEntryFilter
 from .serializers import (
@@ -205,7 +203,7 @@ class TimeEntryViewSet(TenantViewSetMixin, viewsets.ModelViewSet):
             data=request.data, context=self.get_serializer_context()
         )
         serializer.is_valid(raise_exception=True)
-        entry = time_entry_update(entry=entry, **serializer.validated_data)
+        entry = time_entry_correct(entry=entry, **serializer.validated_data)
         return Response(self._output(entry))
 
     @extend_schema(request=TimeEntryUpdateSerializer, responses={200: TimeEntrySerializer})
@@ -214,7 +212,7 @@ class TimeEntryViewSet(TenantViewSetMixin, viewsets.ModelViewSet):
 
     def perform_destroy(self, instance):
         _require_own_entry(self.request, instance)
-        time_entry_delete(entry=instance)
+        time_entry_remove(entry=instance)
 
 
 class BillingMomentViewSet(ReadOnlyTenantViewSet):

@@ -15,7 +15,6 @@ from .tickets import (
     validate_ticket_opening,
 )
 from .time_entries import (
-    BILLING_STATUS_FOR_CLASSIFICATION,
     LOCKED_MESSAGE,
     MAX_MINUTES_PER_ENTRY,
     LoggedTime,
@@ -26,7 +25,6 @@ from .time_entries import (
 )
 
 __all__ = [
-    "BILLING_STATUS_FOR_CLASSIFICATION",
     "LOCKED_MESSAGE",
     "MAX_MINUTES_PER_ENTRY",
     "TICKET_WRITERS",

@@ -15,7 +15,9 @@ from ..models import BillingMoment, Ticket, TimeEntry
 from ..selectors import ticket_rule
 from ._common import belongs, check_assignee, check_choice
 
-TICKET_UPDATABLE = frozenset({"status", "priority", "assignee", "title", "description", "phase"})
+TICKET_UPDATABLE = frozenset(
+    {"status", "priority", "assignee", "title", "description", "phase", "request_type"}
+)
 
 
 class TicketConflict(Exception):
@@ -225,6 +227,15 @@ def ticket_update(*, ticket: Ticket, actor: Membership | None, version: int, **c
             errors["title"] = "Keep the title under 200 characters."
     if "description" in changes:
         changes["description"] = changes["description"] or ""
+    if "request_type" in changes:
+        request_type = changes["request_type"]
+        stored_type = Ticket.objects.filter(organization=org_id, pk=ticket.pk).values_list(
+            "request_type_id", flat=True
+        )
+        if not belongs(request_type, org_id):
+            errors["request_type"] = "Choose a request type of this organization."
+        elif request_type.pk not in stored_type and not request_type.is_active:
+            errors["request_type"] = "This request type is no longer offered."
     try:
         version = int(version)
     except (TypeError, ValueError):
@@ -235,7 +246,9 @@ def ticket_update(*, ticket: Ticket, actor: Membership | None, version: int, **c
     with transaction.atomic():
         # Optimistic lock: read without locking, write only if nobody wrote
         # in between (UPDATE … WHERE version = the version the caller saw).
-        current = Ticket.objects.select_related("contract").get(organization=org_id, pk=ticket.pk)
+        current = Ticket.objects.select_related("contract", "request_type").get(
+            organization=org_id, pk=ticket.pk
+        )
         if current.version != version:
             raise TicketConflict(_ticket_now(ticket))
         now = timezone.now()
@@ -243,6 +256,8 @@ def ticket_update(*, ticket: Ticket, actor: Membership | None, version: int, **c
         if "assignee" in fields:
             assignee = fields.pop("assignee")
             fields["assignee_id"] = assignee.pk if assignee is not None else None
+        if "request_type" in fields:
+            fields["request_type_id"] = fields.pop("request_type").pk
         status = changes.get("status", current.status)
         if status in (Ticket.Status.RESOLVED, Ticket.Status.CLOSED):
             if current.resolved_at is None:
@@ -277,6 +292,17 @@ def ticket_update(*, ticket: Ticket, actor: Membership | None, version: int, **c
                 detail="Work moved from investigation to implementation.",
                 raised_by=actor,
             )
+        if "request_type" in changes and changes["request_type"].pk != current.request_type_id:
+            # A corrected request type changes the rule: the ticket is asked again.
+            moment_raise(
+                ticket=current,
+                kind=BillingMoment.Kind.REQUEST_TYPE_CHANGED,
+                detail=(
+                    f"Request type corrected from “{current.request_type.name}” to "
+                    f"“{changes['request_type'].name}”: decide again under its rule."
+                ),
+                raised_by=actor,
+            )
     return _ticket_now(ticket)
 
 
@@ -287,12 +313,19 @@ def _ticket_now(ticket: Ticket) -> Ticket:
 
 
 def moment_raise(
-    *, ticket: Ticket, kind: str, detail: str = "", raised_by: Membership | None = None
+    *,
+    ticket: Ticket,
+    kind: str,
+    detail: str = "",
+    raised_by: Membership | None = None,
+    threshold_minutes: int | None = None,
 ) -> BillingMoment:
     """Open a billing moment: one open moment per ticket and kind, an open one
-    is returned as is. Safe against a concurrent writer (the flag sweep opens
-    threshold moments too): the insert runs in a savepoint, and losing the
-    race to the unique constraint returns the winner's moment."""
+    is returned as is — a threshold moment still open takes the higher
+    ``threshold_minutes`` and its detail, so one question covers every level
+    passed before it is answered. Safe against a concurrent writer: the
+    insert runs in a savepoint, and losing the race to the unique constraint
+    returns the winner's moment."""
     open_moments = BillingMoment.objects.filter(
         organization=ticket.organization_id,
         ticket=ticket,
@@ -301,6 +334,10 @@ def moment_raise(
     )
     existing = open_moments.first()
     if existing is not None:
+        if threshold_minutes and threshold_minutes > (existing.threshold_minutes or 0):
+            existing.threshold_minutes = threshold_minutes
+            existing.detail = (detail or existing.detail)[:300]
+            existing.save(update_fields=["threshold_minutes", "detail"])
         return existing
     try:
         with transaction.atomic():
@@ -310,6 +347,7 @@ def moment_raise(
                 kind=kind,
                 detail=(detail or "")[:300],
                 raised_by=raised_by,
+                threshold_minutes=threshold_minutes,
             )
     except IntegrityError:
         return open_moments.get()

@@ -1,5 +1,8 @@
-"""Logging, correcting and deleting time entries. The ticket's
-``logged_minutes`` is kept in the same transaction, so no page sums entries."""
+"""The rows of time entries: logging, correcting and deleting them, with the
+ticket's ``logged_minutes`` kept in the same transaction, so no page sums
+entries. Billing owns every write of a time entry
+(``billing.services.time_entries``): it calls these for the row and derives
+the entry's billing meaning in the same transaction. Nothing else calls them."""
 
 import datetime
 from typing import NamedTuple
@@ -11,21 +14,12 @@ from django.utils import timezone
 
 from msops.tenancy.models import Membership, Organization
 
-from ..models import Classification, Ticket, TimeEntry
+from ..models import Ticket, TimeEntry
 from ..selectors import ticket_rule
 from ._common import belongs, organization_today
 
 MAX_MINUTES_PER_ENTRY = 24 * 60
 LOCKED_MESSAGE = "This entry is locked: its billing period is closed."
-
-# The ticket's classification (latest billing decision) → a new entry's status.
-BILLING_STATUS_FOR_CLASSIFICATION = {
-    "": TimeEntry.BillingStatus.UNDECIDED,
-    Classification.INCLUDED: TimeEntry.BillingStatus.INCLUDED,
-    Classification.BILLABLE: TimeEntry.BillingStatus.BILLABLE,
-    Classification.NEEDS_APPROVAL: TimeEntry.BillingStatus.PENDING_APPROVAL,
-    Classification.UNCLEAR: TimeEntry.BillingStatus.UNCLEAR,
-}
 
 
 class LoggedTime(NamedTuple):
@@ -104,7 +98,7 @@ def time_entry_create(
     """Log ``minutes`` of ``person``'s work on ``work_date``.
 
     The billing rate in force on the work date and the person's cost rate are
-    snapshotted; the billing status follows the ticket's classification. A
+    snapshotted; billing derives the billing status. A
     repeated ``idempotency_key`` of the same person returns the entry it
     logged (``replayed=True``) instead of logging twice."""
     org_id = ticket.organization_id
@@ -139,9 +133,6 @@ def time_entry_create(
                     minutes=minutes,
                     notes=(notes or "").strip(),
                     entered_at=entered_at or timezone.now(),
-                    billing_status=BILLING_STATUS_FOR_CLASSIFICATION.get(
-                        locked.classification, TimeEntry.BillingStatus.UNDECIDED
-                    ),
                     rate=_rate_on(locked, work_date),
                     cost_rate=person.cost_rate,
                     idempotency_key=key,
