@@ -32,7 +32,7 @@ from .thresholds import (
     ALLOWANCE_STATUSES,
     ALLOWANCE_THRESHOLDS,
     TICKET_THRESHOLDS,
-        period_bounds,
+    period_bounds,
 )
 
 BATCH = 20_000
@@ -101,6 +101,8 @@ TICKET_KINDS = (
     ExceptionFlag.Kind.SLA_RESOLUTION_AT_RISK,
 )
 KIND_BIT = {kind: 1 << i for i, kind in enumerate(TICKET_KINDS)}
+
+
 def _sql_list(values) -> str:
     return ", ".join(f"'{value}'" for value in values)
 
@@ -230,11 +232,30 @@ def _ticket_rules(now: datetime.datetime, tz: str, today: datetime.date) -> tupl
     return sql, params
 
 
-def ticket_facts_sql(today: datetime.date) -> tuple[str, list]:
-    """The ticket facts the rules read (id, contract in force, expected,
-    threshold, approved, logged), for the rule-agreement test and debugging."""
-    sql = f"WITH {_ticket_ctes()} SELECT x.id, x.contract_id, x.expected, x.threshold, x.approved, x.logged FROM x"
-    return sql, [FLAGS_ORG, today, ORG]
+def ticket_facts(*, organization: Organization, ticket_id: int) -> dict:
+    """The facts the ticket rules read for one ticket — the contract in force,
+    expected minutes, approval threshold, and which thresholds the SQL finds
+    crossed — for the rule-agreement property test and for debugging."""
+    now = timezone.now()
+    today = timezone.localtime(now, organization.tzinfo).date()
+    crossed = ", ".join(
+        f"CASE WHEN {threshold.sql} THEN 1 ELSE 0 END" for threshold in TICKET_THRESHOLDS
+    )
+    sql = (
+        f"WITH {_ticket_ctes()} SELECT x.contract_id, x.expected, x.threshold, x.logged,"
+        f" {crossed} FROM x"
+    )
+    sql, params = _bind(sql, [FLAGS_ORG, today, ORG], organization.pk, "AND t.id = %s", [ticket_id])
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [_adapt(p) for p in params])
+        contract_id, expected, threshold, logged, *flags = cursor.fetchone()
+    return {
+        "contract_id": contract_id,
+        "expected": expected,
+        "threshold": threshold,
+        "logged": logged,
+        "crossed": {t.flag for t, hit in zip(TICKET_THRESHOLDS, flags, strict=True) if hit},
+    }
 
 
 def _late_entry_sql(now: datetime.datetime) -> tuple[str, list]:

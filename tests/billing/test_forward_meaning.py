@@ -54,8 +54,7 @@ def log(ticket, person, minutes, days_ago=0):
 
 def portions(entry):
     return [
-        (p.minutes, p.status)
-        for p in EntryPortion.objects.filter(entry=entry).order_by("position")
+        (p.minutes, p.status) for p in EntryPortion.objects.filter(entry=entry).order_by("position")
     ]
 
 
@@ -94,9 +93,7 @@ def test_a_later_decision_does_not_relabel_work_an_earlier_one_covered(
     assert totals(ticket) == {Status.BILLABLE: 90, Status.PENDING_APPROVAL: 30}
 
 
-def test_reclassifying_named_entries_needs_a_reason_and_is_logged(
-    scoped, open_ticket, developer
-):
+def test_reclassifying_named_entries_needs_a_reason_and_is_logged(scoped, open_ticket, developer):
     ticket = open_ticket()
     first = log(ticket, developer, 20, days_ago=2)
     decide(ticket, developer, "included")
@@ -202,9 +199,7 @@ def test_time_past_the_approval_threshold_waits_for_approval(scoped, open_ticket
     assert totals(ticket).get(Status.PENDING_APPROVAL) == 30
 
 
-def test_time_past_an_approved_estimate_asks_again(
-    scoped, open_ticket, developer, account_manager
-):
+def test_time_past_an_approved_estimate_asks_again(scoped, open_ticket, developer, account_manager):
     ticket = open_ticket("feature")  # needs approval, about 240 min
     decide(
         ticket,
@@ -353,9 +348,7 @@ def test_after_a_renewal_the_sweep_uses_the_new_contracts_rule(
 
 
 # --- billing owns every write ----------------------------------------------------------------
-def test_correcting_minutes_keeps_totals_equal_to_the_time_logged(
-    scoped, open_ticket, developer
-):
+def test_correcting_minutes_keeps_totals_equal_to_the_time_logged(scoped, open_ticket, developer):
     ticket = open_ticket()
     decide(ticket, developer, "included")
     entry = log(ticket, developer, 90)  # 60 included + 30 waiting
@@ -370,9 +363,7 @@ def test_correcting_minutes_keeps_totals_equal_to_the_time_logged(
     assert ticket.logged_minutes == 0 and not EntryPortion.objects.filter(ticket=ticket).exists()
 
 
-def test_correcting_a_request_type_asks_the_ticket_again(
-    scoped, open_ticket, developer, terms
-):
+def test_correcting_a_request_type_asks_the_ticket_again(scoped, open_ticket, developer, terms):
     ticket = open_ticket()
     decide(ticket, developer, "included")
     ticket.refresh_from_db()
