@@ -107,7 +107,7 @@ class TimeEntry(TenantModel):
         PENDING_APPROVAL = "pending_approval", "Waiting for approval"
         UNCLEAR = "unclear", "Unclear"
         NON_BILLABLE = "non_billable", "Written off"
-        SPLIT = "split", "Split (see its portions)"
+        SPLIT = "split", "Split: more than one meaning (see its portions)"
 
     ticket = models.ForeignKey(Ticket, on_delete=models.PROTECT, related_name="time_entries")
     person = models.ForeignKey(Membership, on_delete=models.PROTECT, related_name="+")

@@ -95,7 +95,7 @@ class Migration(migrations.Migration):
                 ('position', models.PositiveSmallIntegerField(default=0, help_text='Order within the entry.')),
                 ('minutes', models.PositiveIntegerField()),
                 ('work_date', models.DateField()),
-                ('status', models.CharField(choices=[('undecided', 'No decision yet'), ('included', 'Included'), ('billable', 'Billable'), ('pending_approval', 'Waiting for approval'), ('unclear', 'Unclear'), ('non_billable', 'Written off'), ('split', 'Split (see its portions)')], max_length=20)),
+                ('status', models.CharField(choices=[('undecided', 'No decision yet'), ('included', 'Included'), ('billable', 'Billable'), ('pending_approval', 'Waiting for approval'), ('unclear', 'Unclear'), ('non_billable', 'Written off'), ('split', 'Split: more than one meaning (see its portions)')], max_length=20)),
                 ('waits_on', models.CharField(blank=True, choices=[('', '—'), ('decision', 'A first decision'), ('expected_time', 'A decision: past the expected time'), ('approval', 'Approval: past the approval threshold'), ('estimate', 'A decision: past the approved estimate')], max_length=15)),
                 ('treatment', models.CharField(choices=[('included', 'Included'), ('billable', 'Billable'), ('needs_approval', 'Needs approval'), ('excluded', 'Excluded')], help_text="The rule's treatment on the work date.", max_length=20)),
                 ('contract', models.ForeignKey(blank=True, help_text='The contract in force on the work date (empty: no contract covers it).', null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='clients.contract')),

@@ -259,8 +259,21 @@ def _raise_threshold_moments(
         )
 
 
+# An entry's summary status when its portions differ: what it still waits for
+# first, else "split" (settled, with more than one meaning).
+WAITING_FIRST = (Status.UNDECIDED, Status.PENDING_APPROVAL, Status.UNCLEAR)
+
+
+def entry_summary_status(statuses: set[str]) -> str:
+    if len(statuses) == 1:
+        return next(iter(statuses))
+    return next((status for status in WAITING_FIRST if status in statuses), Status.SPLIT)
+
+
 def entry_statuses_refresh(*, organization_id: int, entry_ids) -> None:
-    """Each entry's ``billing_status``: its portions' status, or split."""
+    """Each entry's ``billing_status``, the summary of its portions: their
+    status when they agree; else what part of it still waits for (undecided,
+    waiting for approval, unclear); else split."""
     statuses: dict[int, set[str]] = defaultdict(set)
     for entry_id, status in EntryPortion.objects.filter(
         organization=organization_id, entry__in=list(entry_ids)
@@ -268,7 +281,7 @@ def entry_statuses_refresh(*, organization_id: int, entry_ids) -> None:
         statuses[entry_id].add(status)
     by_status: dict[str, list[int]] = defaultdict(list)
     for entry_id, found in statuses.items():
-        by_status[found.pop() if len(found) == 1 else Status.SPLIT].append(entry_id)
+        by_status[entry_summary_status(found)].append(entry_id)
     for status, ids in by_status.items():
         TimeEntry.objects.filter(organization=organization_id, pk__in=ids).exclude(
             billing_status=status

@@ -23,6 +23,6 @@ class Migration(migrations.Migration):
         migrations.AlterField(
             model_name='timeentry',
             name='billing_status',
-            field=models.CharField(choices=[('undecided', 'No decision yet'), ('included', 'Included'), ('billable', 'Billable'), ('pending_approval', 'Waiting for approval'), ('unclear', 'Unclear'), ('non_billable', 'Written off'), ('split', 'Split (see its portions)')], default='undecided', max_length=20),
+            field=models.CharField(choices=[('undecided', 'No decision yet'), ('included', 'Included'), ('billable', 'Billable'), ('pending_approval', 'Waiting for approval'), ('unclear', 'Unclear'), ('non_billable', 'Written off'), ('split', 'Split: more than one meaning (see its portions)')], default='undecided', max_length=20),
         ),
     ]

@@ -29,6 +29,7 @@ from clients.models import (
     SLATarget,
     Treatment,
 )
+from billing.models import BillingDecision, EntryPortion
 from msops.tenancy.models import Membership, Organization, Role
 from tickets.models import Ticket, TimeEntry
 
@@ -77,6 +78,7 @@ class Command(BaseCommand):
             self._entries(orgs, per_org, ticket_ids, n_entries, rng)
             self._log(started, f"{n_entries} time entries")
             self._totals(orgs)
+            self._portions(orgs)
         with connection.cursor() as cursor:
             if connection.vendor == "postgresql":
                 cursor.execute("ANALYZE")
@@ -164,6 +166,7 @@ class Command(BaseCommand):
                 expected_minutes=rtype.expected_minutes,
                 approval_threshold_minutes=rtype.expected_minutes * 3,
                 explanation=f"{rtype.name} under the support agreement.",
+                effective_from=start,
             )
             for c, contract in enumerate(contracts)
             for rtype in types[(c // CLIENTS_PER_ORG) * len(REQUEST_TYPES) :][: len(REQUEST_TYPES)]
@@ -306,6 +309,34 @@ class Command(BaseCommand):
                     GROUP BY ticket_id
                 ) AS s
                 WHERE t.id = s.ticket_id
+                """,  # noqa: S608 - table names from models, values as parameters
+                ids,
+            )
+
+
+    def _portions(self, orgs) -> None:
+        """One portion per generated entry: its status, the ticket's latest
+        decision and contract, the request type's default treatment (the
+        generated data has no thresholds to split)."""
+        ids = [org.pk for org in orgs]
+        marks = ",".join(["%s"] * len(ids))
+        entry, ticket = TimeEntry._meta.db_table, Ticket._meta.db_table
+        portion, decision = EntryPortion._meta.db_table, BillingDecision._meta.db_table
+        rtype = RequestType._meta.db_table
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"""
+                INSERT INTO {portion} (organization_id, entry_id, ticket_id, position, minutes,
+                    work_date, status, decision_id, waits_on, contract_id, treatment)
+                SELECT e.organization_id, e.id, e.ticket_id, 0, e.minutes, e.work_date,
+                    e.billing_status,
+                    CASE WHEN e.billing_status = 'undecided' THEN NULL ELSE
+                        (SELECT d.id FROM {decision} d WHERE d.ticket_id = e.ticket_id
+                         ORDER BY d.decided_at DESC, d.id DESC LIMIT 1) END,
+                    '', t.contract_id, rt.default_treatment
+                FROM {entry} e JOIN {ticket} t ON t.id = e.ticket_id
+                JOIN {rtype} rt ON rt.id = t.request_type_id
+                WHERE e.organization_id IN ({marks})
                 """,  # noqa: S608 - table names from models, values as parameters
                 ids,
             )
