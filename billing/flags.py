@@ -383,6 +383,10 @@ def _adapt(value):
 def _execute(sql: str, params: list) -> int:
     with connection.cursor() as cursor:
         cursor.execute(sql, [_adapt(p) for p in params])
+        if not _pg() and sql.startswith("WITH"):
+            # Python's sqlite3 reports no rowcount for a statement opening with WITH.
+            cursor.execute("SELECT changes()")
+            return cursor.fetchone()[0]
         return max(cursor.rowcount, 0)
 
 

@@ -6,6 +6,7 @@ from billing.models import (
     BillingDecision,
     DecisionLogEntry,
     DigestSent,
+    EntryPortion,
     ExceptionFlag,
     ReviewItem,
     ReviewQueue,
@@ -79,7 +80,24 @@ def build(organization, tag: str, world: dict) -> dict:
         period_key="2026-11-16",
         summary=f"{tag} digest",
     )
+    entry = world.get("time_entry")
+    portion = (
+        EntryPortion.objects.filter(entry=entry).first()
+        or EntryPortion.objects.create(
+            organization=organization,
+            entry=entry,
+            ticket=entry.ticket,
+            minutes=entry.minutes,
+            work_date=entry.work_date,
+            status=entry.billing_status,
+            decision=decision,
+            treatment="included",
+        )
+        if entry is not None
+        else None
+    )
     return {
+        "entry_portion": portion,
         "digest": digest,
         "decision": decision,
         "scope_check": check,

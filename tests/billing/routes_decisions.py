@@ -24,6 +24,7 @@ ROUTES: dict[str, Route] = {
     # API
     "api:billing-decision-list": collection(),
     "api:billing-decision-detail": obj(pk="decision"),
+    "api:billing-decision-reclassify": collection(),
     "api:scope-check-list": collection(),
     "api:scope-check-detail": obj(pk="scope_check"),
     "api:scope-check-approve": obj(pk="scope_check"),

@@ -3,6 +3,7 @@ related ids belong to the token's organization; the services apply the rules."""
 
 from rest_framework import serializers
 
+from billing.models import EntryPortion
 from clients.models import Client, RequestType
 from msops.tenancy.api.mixins import TenantPrimaryKeyRelatedField
 from msops.tenancy.models import Membership
@@ -105,9 +106,34 @@ class TicketConflictSerializer(serializers.Serializer):
     current = TicketSerializer()
 
 
+class EntryPortionSerializer(serializers.ModelSerializer):
+    """Minutes of an entry with one meaning, and where it came from: the
+    decision (null: still waiting, see ``waits_on``), and the contract, terms
+    and scope rule revision in force on the work date (null contract: no
+    contract covers it)."""
+
+    class Meta:
+        model = EntryPortion
+        fields = [
+            "minutes",
+            "status",
+            "decision",
+            "waits_on",
+            "contract",
+            "contract_revision",
+            "scope_rule",
+            "treatment",
+        ]
+        read_only_fields = fields
+
+
 class TimeEntrySerializer(serializers.ModelSerializer):
+    """A time entry. ``billing_status`` summarises its ``portions``: their
+    status when they agree, else what part still waits, else ``split``."""
+
     ticket_number = serializers.IntegerField(source="ticket.number", read_only=True)
     person_username = serializers.CharField(source="person.user.username", read_only=True)
+    portions = EntryPortionSerializer(many=True, read_only=True)
 
     class Meta:
         model = TimeEntry
@@ -122,6 +148,7 @@ class TimeEntrySerializer(serializers.ModelSerializer):
             "notes",
             "entered_at",
             "billing_status",
+            "portions",
             "rate",
             "cost_rate",
             "locked",

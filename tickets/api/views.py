@@ -1,12 +1,14 @@
 """Tickets API: tickets and time entries (read/write through the services),
 billing moments (read). The organization always comes from the token."""
 
+from django.db.models import Prefetch
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status, viewsets
 from rest_framework.exceptions import APIException, ErrorDetail, PermissionDenied
 from rest_framework.response import Response
 
+from billing.selectors.time_entries import portion_list
 from billing.services import time_entry_correct, time_entry_log, time_entry_remove
 from msops.tenancy.api.mixins import ReadOnlyTenantViewSet, TenantViewSetMixin
 from msops.tenancy.roles import MANAGERS
@@ -142,10 +144,12 @@ class TimeEntryViewSet(TenantViewSetMixin, viewsets.ModelViewSet):
     write_roles = TICKET_WRITERS
 
     def get_tenant_queryset(self, organization):
-        return time_entry_list(organization=organization)
+        return time_entry_list(organization=organization).prefetch_related(
+            Prefetch("portions", queryset=portion_list(organization=organization))
+        )
 
     def _output(self, entry: TimeEntry) -> dict:
-        fresh = time_entry_list(organization=self.request.organization).get(pk=entry.pk)
+        fresh = self.get_tenant_queryset(self.request.organization).get(pk=entry.pk)
         return TimeEntrySerializer(fresh, context=self.get_serializer_context()).data
 
     @extend_schema(
