@@ -21,6 +21,7 @@ from .models import (
     UnitCount,
 )
 from .services import contract_revision_create
+from .services.rates import rules_excluding_without_rate
 
 SAME_ORGANIZATION = "Choose one from the same organization."
 
@@ -75,6 +76,30 @@ class ContractRevisionForm(ContractPartForm):
             self.add_error("effective_from", "Terms cannot apply before the contract starts.")
         if effective_from and contract.ends_on and effective_from > contract.ends_on:
             self.add_error("effective_from", "Terms cannot start after the contract ends.")
+        rate = cleaned.get("hourly_rate")
+        if effective_from and rate is not None and rate <= 0 and contract.pk is not None:
+            # The same rule as contract_revision_create: excluded work falls
+            # back to this rate.
+            later = (
+                ContractRevision.objects.filter(
+                    organization=contract.organization_id,
+                    contract=contract,
+                    effective_from__gt=effective_from,
+                )
+                .order_by("effective_from")
+                .first()
+            )
+            excluded = rules_excluding_without_rate(
+                contract=contract,
+                start=effective_from,
+                until=later.effective_from if later else None,
+            )
+            if excluded:
+                self.add_error(
+                    "hourly_rate",
+                    f"The rule for “{excluded[0].request_type_name}” excludes work without a "
+                    "rate override: excluded work falls back to this rate, so it cannot be zero.",
+                )
         return cleaned
 
 
@@ -116,8 +141,42 @@ class ContractRevisionInline(ContractPartInline):
         return False
 
 
+RULES_ON_THE_CLIENT_PAGE = (
+    "Scope rules (read-only here: change them on the client page, where each change "
+    "is a revision from a date and is checked like every other change)"
+)
+SCOPE_RULE_COLUMNS = [
+    "request_type",
+    "effective_from",
+    "removed",
+    "treatment",
+    "expected_minutes",
+    "approval_threshold_minutes",
+    "rate_override",
+    "explanation",
+    "created_at",
+]
+
+
 class ScopeRuleInline(ContractPartInline):
+    """Every revision of the contract's rules, to read. Writing them here
+    would skip the services' rules (dates, history, a rate for excluded
+    work), so the admin does not."""
+
     model = ScopeRule
+    verbose_name_plural = RULES_ON_THE_CLIENT_PAGE
+    fields = SCOPE_RULE_COLUMNS
+    readonly_fields = SCOPE_RULE_COLUMNS
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
 
 
 class SLATargetInline(ContractPartInline):
@@ -206,10 +265,31 @@ class RequestTypeAdmin(ClientsAdmin):
 
 @admin.register(ScopeRule)
 class ScopeRuleAdmin(ClientsAdmin):
-    list_display = ["request_type", "contract", "organization", "treatment", "expected_minutes"]
-    list_filter = ["treatment"]
+    """Scope rule revisions, to read (see ScopeRuleInline)."""
+
+    list_display = [
+        "request_type",
+        "contract",
+        "organization",
+        "effective_from",
+        "removed",
+        "treatment",
+        "expected_minutes",
+    ]
+    list_filter = ["treatment", "removed"]
     list_select_related = ["organization", "request_type", "contract__client"]
     search_fields = ["request_type__name", "contract__name", "explanation"]
+    date_hierarchy = "effective_from"
+    readonly_fields = ["organization", "contract", *SCOPE_RULE_COLUMNS]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
 
 
 @admin.register(SLATarget)

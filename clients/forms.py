@@ -1,32 +1,16 @@
 """Forms of the clients pages. They check shape only; the services check the
-rules, and their errors are put back on the form by :func:`add_service_errors`."""
+rules, and their errors are put back on the form by
+:func:`msops.forms.add_service_errors`."""
 
+import datetime
 from collections.abc import Iterable
 
 from django import forms
-from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 
+from msops.forms import MemberChoiceField
 from msops.tenancy.models import Membership
 
 from .models import Client, RequestType, Treatment
-
-
-def add_service_errors(form: forms.BaseForm, error: ValidationError) -> None:
-    """Show a service's ValidationError on the form: beside the field when the
-    form has it, above the form otherwise."""
-    if not hasattr(error, "error_dict"):
-        form.add_error(None, error)
-        return
-    for field, messages in error.message_dict.items():
-        target = field if field in form.fields else None
-        if field == NON_FIELD_ERRORS:
-            target = None
-        form.add_error(target, messages)
-
-
-class MemberChoiceField(forms.ModelChoiceField):
-    def label_from_instance(self, obj: Membership) -> str:
-        return obj.user.get_full_name() or obj.user.get_username()
 
 
 class ClientForm(forms.Form):
@@ -71,6 +55,13 @@ class ScopeRuleForm(forms.Form):
     explanation = forms.CharField(
         required=False, max_length=200, help_text="The one line a developer sees."
     )
+    effective_from = forms.DateField(
+        required=False,
+        label="Effective from",
+        widget=forms.DateInput(attrs={"type": "date"}),
+        help_text="Work dated from this day on is judged by this revision; "
+        "earlier work keeps the revision it had. Empty: today.",
+    )
 
     def __init__(self, *args, request_types: Iterable[RequestType] | None = None, **kwargs):
         super().__init__(*args, **kwargs)
@@ -91,14 +82,26 @@ class ScopeRuleForm(forms.Form):
         return self._request_types.get(value) if value not in (None, "") else None
 
     @staticmethod
-    def initial_for(rule) -> dict:
+    def initial_for(rule, *, effective_from: datetime.date | None = None) -> dict:
         return {
             "treatment": rule.treatment,
             "expected_minutes": rule.expected_minutes,
             "approval_threshold_minutes": rule.approval_threshold_minutes,
             "rate_override": rule.rate_override,
             "explanation": rule.explanation,
+            "effective_from": effective_from,
         }
+
+
+class ScopeRuleEndForm(forms.Form):
+    """End a rule from a date (or withdraw a revision not in force yet)."""
+
+    effective_from = forms.DateField(
+        required=False,
+        label="No rule from",
+        widget=forms.DateInput(attrs={"type": "date"}),
+        help_text="From this day the request type's default applies. Empty: today.",
+    )
 
 
 class RequestTypeForm(forms.Form):

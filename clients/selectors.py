@@ -9,7 +9,7 @@ plain-words line of a rule comes from :func:`clients.rules.rule_in_plain_words`.
 import datetime
 from dataclasses import dataclass, field
 
-from django.db.models import Count, OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.utils import timezone
 
 from msops.tenancy.models import Membership, Organization
@@ -148,14 +148,33 @@ def request_type_default_in_plain_words(*, request_type: RequestType) -> str:
 def scope_rule_list(
     *, organization: Organization, contract: Contract | int | None = None
 ) -> QuerySet[ScopeRule]:
+    """Every revision of every rule (each row is one revision), per rule
+    newest first."""
     queryset = (
         ScopeRule.objects.filter(organization=organization)
         .select_related("request_type", "contract")
-        .order_by("contract_id", "request_type__name", "pk")
+        .order_by("contract_id", "request_type__name", "-effective_from", "pk")
     )
     if contract is not None:
         queryset = queryset.filter(contract=contract)
     return queryset
+
+
+def scope_rules_in_force_on(
+    queryset: QuerySet[ScopeRule], *, on: datetime.date
+) -> QuerySet[ScopeRule]:
+    """Of ``queryset``, the revision in force on ``on`` for each contract ×
+    request type — the latest on or before it — unless that revision ends the
+    rule: the same answer as :func:`clients.rules` gives for one rule, as one
+    query."""
+    later = ScopeRule.objects.filter(
+        organization=OuterRef("organization"),
+        contract=OuterRef("contract"),
+        request_type=OuterRef("request_type"),
+        effective_from__gt=OuterRef("effective_from"),
+        effective_from__lte=on,
+    )
+    return queryset.filter(effective_from__lte=on, removed=False).exclude(Exists(later))
 
 
 def scope_rule_get(*, organization: Organization, pk: int) -> ScopeRule | None:
@@ -167,17 +186,71 @@ def scope_rule_get(*, organization: Organization, pk: int) -> ScopeRule | None:
     )
 
 
+def scope_rule_history(*, organization: Organization, scope_rule: ScopeRule) -> list[ScopeRule]:
+    """Every revision of the rule ``scope_rule`` is one of (same contract and
+    request type), newest first."""
+    return list(
+        ScopeRule.objects.filter(
+            organization=organization,
+            contract=scope_rule.contract_id,
+            request_type=scope_rule.request_type_id,
+        )
+        .select_related("request_type", "contract")
+        .order_by("-effective_from", "pk")
+    )
+
+
 @dataclass(frozen=True)
 class ScopeRuleRow:
-    """A scope rule as the client page shows it."""
+    """A rule as the client page shows it: the revision in force today (or,
+    for a rule not in force yet, its first planned one; for an ended rule its
+    last one), the revisions planned after today and the whole history."""
 
     rule: ScopeRule
     plain_words: str
+    history: list[ScopeRule] = field(default_factory=list)  # newest first
+    planned: list[tuple[ScopeRule, str]] = field(default_factory=list)  # oldest first
+    in_force: bool = True
+    ended_on: datetime.date | None = None
+    today: datetime.date | None = None  # revisions after it are planned (may be withdrawn)
 
 
-def scope_rule_row(*, scope_rule: ScopeRule) -> ScopeRuleRow:
+def _rule_row(history: list[ScopeRule], today: datetime.date) -> ScopeRuleRow | None:
+    """One rule's row from its revisions (newest first); None without any."""
+    if not history:
+        return None
+    current = next((row for row in history if row.effective_from <= today), None)
+    planned = sorted(
+        (row for row in history if row.effective_from > today), key=lambda r: r.effective_from
+    )
+    planned_words = [
+        (row, "" if row.removed else scope_rule_in_plain_words(scope_rule=row)) for row in planned
+    ]
+    if current is not None and not current.removed:
+        shown, in_force, ended_on = current, True, None
+    elif any(not row.removed for row in planned):
+        shown = next(row for row in planned if not row.removed)
+        in_force, ended_on = False, None
+        planned_words = [(row, words) for row, words in planned_words if row is not shown]
+    else:
+        shown = next((row for row in history if not row.removed), history[0])
+        in_force, ended_on = False, current.effective_from if current else None
     return ScopeRuleRow(
-        rule=scope_rule, plain_words=scope_rule_in_plain_words(scope_rule=scope_rule)
+        rule=shown,
+        plain_words=scope_rule_in_plain_words(scope_rule=shown),
+        history=history,
+        planned=planned_words,
+        in_force=in_force,
+        ended_on=ended_on,
+        today=today,
+    )
+
+
+def scope_rule_row(*, organization: Organization, scope_rule: ScopeRule) -> ScopeRuleRow | None:
+    """The row of the rule ``scope_rule`` belongs to, as of today."""
+    return _rule_row(
+        scope_rule_history(organization=organization, scope_rule=scope_rule),
+        organization_today(organization=organization),
     )
 
 
@@ -214,13 +287,14 @@ class ContractCard:
     contract: Contract
     revisions: list[ContractRevision]
     terms: ContractRevision | None  # in force today
-    rules: list[ScopeRuleRow]
+    rules: list[ScopeRuleRow]  # in force today or planned, one per request type
     sla_targets: list[SLATarget]
     pricing_tiers: list[PricingTier]
     unit_counts: list[UnitCount]
     unruled_request_types: list[RequestType] = field(default_factory=list)
     defaults: list[str] = field(default_factory=list)  # plain words of the unruled types
     in_force: bool = False
+    ended_rules: list[ScopeRuleRow] = field(default_factory=list)  # with their history
 
 
 @dataclass(frozen=True)
@@ -255,7 +329,7 @@ def contract_cards(
                 "scope_rules",
                 queryset=ScopeRule.objects.filter(organization=organization)
                 .select_related("request_type")
-                .order_by("request_type__name", "pk"),
+                .order_by("request_type__name", "request_type_id", "-effective_from", "pk"),
             ),
             Prefetch(
                 "sla_targets",
@@ -281,7 +355,13 @@ def contract_cards(
     cards = []
     for item in queryset:
         revisions = list(item.revisions.all())
-        rules = [scope_rule_row(scope_rule=rule) for rule in item.scope_rules.all()]
+        by_type: dict[int, list[ScopeRule]] = {}
+        for revision in item.scope_rules.all():  # per type, newest first
+            revision.contract = item  # for the rows' money and links, without a query
+            by_type.setdefault(revision.request_type_id, []).append(revision)
+        all_rows = [_rule_row(history, today) for history in by_type.values()]
+        rules = [row for row in all_rows if row.in_force or row.ended_on is None]
+        ended = [row for row in all_rows if not row.in_force and row.ended_on is not None]
         ruled = {row.rule.request_type_id for row in rules}
         unruled = [rt for rt in request_types if rt.pk not in ruled]
         cards.append(
@@ -297,6 +377,7 @@ def contract_cards(
                 defaults=[request_type_default_in_plain_words(request_type=rt) for rt in unruled],
                 in_force=item.starts_on <= today
                 and (item.ends_on is None or item.ends_on >= today),
+                ended_rules=ended,
             )
         )
     return cards

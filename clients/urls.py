@@ -10,6 +10,7 @@ urlpatterns = [
     path("<int:pk>/", views.client_detail_view, name="client_detail"),
     path("<int:pk>/edit/", views.client_update_view, name="client_update"),
     path("rules/<int:pk>/edit/", views.scope_rule_edit_view, name="scope_rule_edit"),
+    path("rules/<int:pk>/end/", views.scope_rule_end_view, name="scope_rule_end"),
     path("contracts/<int:pk>/rules/new/", views.scope_rule_create_view, name="scope_rule_create"),
     path("request-types/", views.request_type_list_view, name="request_type_list"),
 ]

@@ -13,9 +13,16 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods
 
+from msops.forms import add_service_errors
+from msops.htmx import htmx_template
 from msops.tenancy.roles import ADMINS, MANAGERS, require_role
 
-from .forms import ClientForm, RequestTypeForm, ScopeRuleForm, add_service_errors
+from .forms import (
+    ClientForm,
+    RequestTypeForm,
+    ScopeRuleEndForm,
+    ScopeRuleForm,
+)
 from .models import Client
 from .selectors import (
     account_manager_choices,
@@ -24,18 +31,21 @@ from .selectors import (
     client_page,
     contract_card,
     contract_get,
+    organization_today,
     request_type_list,
     scope_rule_get,
     scope_rule_row,
 )
-from .services import client_create, client_update, request_type_create, scope_rule_create
+from .services import (
+    client_create,
+    client_update,
+    request_type_create,
+    scope_rule_create,
+    scope_rule_delete,
+)
 from .services import scope_rule_update as scope_rule_update_service
 
 PAGE_SIZE = 50
-
-
-def _partial(request: HttpRequest, template: str, name: str) -> str:
-    return f"{template}#{name}" if request.htmx else template
 
 
 # --- clients ----------------------------------------------------------------
@@ -56,7 +66,9 @@ def client_list_view(request: HttpRequest, org: str) -> HttpResponse:
         "statuses": Client.Status.choices,
         "can_manage": membership.role in MANAGERS,
     }
-    return render(request, _partial(request, "clients/client_list.html", "client-table"), context)
+    return render(
+        request, htmx_template(request, "clients/client_list.html", "client-table"), context
+    )
 
 
 def _client_form_page(request: HttpRequest, context: dict) -> HttpResponse:
@@ -143,6 +155,9 @@ def client_update_view(request: HttpRequest, org: str, pk: int) -> HttpResponse:
 
 
 # --- scope rules (inline on the client page) ----------------------------------
+# A rule is a series of revisions: editing adds a revision from a date, ending
+# adds a "removed" revision; the page shows each rule's revision in force today,
+# those planned after today and, in a <details>, every revision.
 def _add_rule_form(card, data=None) -> ScopeRuleForm:
     return ScopeRuleForm(
         data,
@@ -151,9 +166,13 @@ def _add_rule_form(card, data=None) -> ScopeRuleForm:
     )
 
 
-def _rule_form(rule, data=None) -> ScopeRuleForm:
+def _rule_form(rule, today, data=None) -> ScopeRuleForm:
+    # A rule in force gets a revision from today; a planned one is corrected.
+    effective_from = max(today, rule.contract.starts_on, rule.effective_from)
     return ScopeRuleForm(
-        data, initial=ScopeRuleForm.initial_for(rule), auto_id=f"rule-{rule.pk}-%s"
+        data,
+        initial=ScopeRuleForm.initial_for(rule, effective_from=effective_from),
+        auto_id=f"rule-{rule.pk}-%s",
     )
 
 
@@ -162,42 +181,66 @@ def _client_anchor(org: str, client_pk: int, contract_pk: int) -> str:
     return f"{url}#contract-{contract_pk}"
 
 
-@require_http_methods(["GET", "POST"])
-def scope_rule_edit_view(request: HttpRequest, org: str, pk: int) -> HttpResponse:
-    """GET: the inline edit form (htmx) or a form page; ``?cancel=1`` gives the
-    read row back. POST: save, then the read row (htmx) or back to the client."""
-    require_role(request, *MANAGERS)
+def _scope_rule_or_404(request: HttpRequest, pk: int):
     rule = scope_rule_get(organization=request.organization, pk=pk)
     if rule is None:
         raise Http404("No such scope rule.")
-    template = "clients/client_detail.html"
-    row_context = {"can_manage": True}
+    return rule
+
+
+def _rule_row_response(request: HttpRequest, rule, **extra) -> HttpResponse:
+    row = scope_rule_row(organization=request.organization, scope_rule=rule)
+    return render(
+        request,
+        "clients/client_detail.html#scope-rule-row",
+        {"can_manage": True, "row": row, **extra},
+    )
+
+
+def _contract_rules_response(request: HttpRequest, contract, add_form=None) -> HttpResponse:
+    card = contract_card(organization=request.organization, contract=contract)
+    return render(
+        request,
+        "clients/client_detail.html#contract-rules",
+        {"card": card, "add_form": add_form or _add_rule_form(card), "can_manage": True},
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def scope_rule_edit_view(request: HttpRequest, org: str, pk: int) -> HttpResponse:
+    """GET: the inline edit form (htmx) or a form page; ``?cancel=1`` gives the
+    read row back. POST: add the revision (from the form's date), then the
+    rule's read row with its history (htmx) or back to the client."""
+    require_role(request, *MANAGERS)
+    rule = _scope_rule_or_404(request, pk)
     if request.method == "GET" and request.GET.get("cancel"):
         if not request.htmx:
             return redirect(_client_anchor(org, rule.contract.client_id, rule.contract_id))
-        return render(
-            request,
-            f"{template}#scope-rule-row",
-            {**row_context, "row": scope_rule_row(scope_rule=rule)},
-        )
-    form = _rule_form(rule, request.POST if request.method == "POST" else None)
+        return _rule_row_response(request, rule)
+    today = organization_today(organization=request.organization)
+    form = _rule_form(rule, today, request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
+        data = dict(form.cleaned_data)
+        effective_from = data.pop("effective_from")
         try:
-            rule = scope_rule_update_service(scope_rule=rule, data=form.cleaned_data)
+            revision = scope_rule_update_service(
+                scope_rule=rule, data=data, effective_from=effective_from
+            )
         except ValidationError as error:
             add_service_errors(form, error)
-            rule.refresh_from_db()
         else:
             if request.htmx:
-                return render(
-                    request,
-                    f"{template}#scope-rule-row",
-                    {**row_context, "row": scope_rule_row(scope_rule=rule), "saved": True},
-                )
-            messages.success(request, f"Rule for “{rule.request_type.name}” saved.")
+                return _rule_row_response(request, revision, saved=revision)
+            messages.success(
+                request,
+                f"Rule for “{rule.request_type.name}” revised from "
+                f"{revision.effective_from:%Y-%m-%d}.",
+            )
             return redirect(_client_anchor(org, rule.contract.client_id, rule.contract_id))
     if request.htmx:
-        return render(request, f"{template}#scope-rule-form", {"rule": rule, "form": form})
+        return render(
+            request, "clients/client_detail.html#scope-rule-form", {"rule": rule, "form": form}
+        )
     return _client_form_page(
         request,
         {
@@ -205,7 +248,56 @@ def scope_rule_edit_view(request: HttpRequest, org: str, pk: int) -> HttpRespons
             "form": form,
             "action": reverse("clients:scope_rule_edit", kwargs={"org": org, "pk": pk}),
             "cancel_url": _client_anchor(org, rule.contract.client_id, rule.contract_id),
-            "submit_label": "Save rule",
+            "submit_label": "Save a revision",
+        },
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def scope_rule_end_view(request: HttpRequest, org: str, pk: int) -> HttpResponse:
+    """End a rule from a date (a "removed" revision), or withdraw a revision
+    not in force yet when no other date is given. GET: the form (inline for
+    htmx). POST: htmx gets the contract's rules section back."""
+    require_role(request, *MANAGERS)
+    rule = _scope_rule_or_404(request, pk)
+    contract = rule.contract
+    today = organization_today(organization=request.organization)
+    planned = rule.effective_from > today
+    form = ScopeRuleEndForm(
+        request.POST if request.method == "POST" else None,
+        initial={"effective_from": None if planned else max(today, contract.starts_on)},
+        auto_id=f"end-rule-{rule.pk}-%s",
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            removal = scope_rule_delete(
+                scope_rule=rule, effective_from=form.cleaned_data["effective_from"]
+            )
+        except ValidationError as error:
+            add_service_errors(form, error)
+        else:
+            if removal is None:
+                done = f"The revision from {rule.effective_from:%Y-%m-%d} was withdrawn."
+            else:
+                done = f"No rule for “{rule.request_type.name}” from {removal.effective_from:%Y-%m-%d}."
+            if request.htmx:
+                return _contract_rules_response(request, contract)
+            messages.success(request, done)
+            return redirect(_client_anchor(org, contract.client_id, contract.pk))
+    if request.htmx:
+        return render(
+            request,
+            "clients/client_detail.html#scope-rule-end-form",
+            {"rule": rule, "form": form, "planned": planned},
+        )
+    return _client_form_page(
+        request,
+        {
+            "title": f"{contract}: end the rule for {rule.request_type.name}",
+            "form": form,
+            "action": reverse("clients:scope_rule_end", kwargs={"org": org, "pk": pk}),
+            "cancel_url": _client_anchor(org, contract.client_id, contract.pk),
+            "submit_label": "Withdraw this revision" if planned else "End the rule",
         },
     )
 
@@ -282,6 +374,6 @@ def request_type_list_view(request: HttpRequest, org: str) -> HttpResponse:
     }
     return render(
         request,
-        _partial(request, "clients/request_type_list.html", "request-type-panel"),
+        htmx_template(request, "clients/request_type_list.html", "request-type-panel"),
         context,
     )

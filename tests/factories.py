@@ -135,6 +135,8 @@ class ScopeRuleFactory(TenantFactory):
     treatment = Treatment.INCLUDED
     expected_minutes = 60
     explanation = "Covered by the support agreement."
+    # The first revision of a rule: in force from the contract's first day.
+    effective_from = factory.SelfAttribute("contract.starts_on")
 
 
 class SLATargetFactory(TenantFactory):
@@ -169,6 +171,7 @@ class TicketFactory(TenantFactory):
 class TimeEntryFactory(TenantFactory):
     class Meta:
         model = TimeEntry
+        skip_postgeneration_save = True
 
     ticket = factory.SubFactory(TicketFactory)
     organization = factory.SelfAttribute("ticket.organization")
@@ -178,6 +181,31 @@ class TimeEntryFactory(TenantFactory):
     work_date = factory.LazyFunction(lambda: datetime.date.today() - datetime.timedelta(days=1))
     minutes = 30
     notes = "Checked the spooler."
+
+    @factory.post_generation
+    def portion(self, create, extracted, **kwargs):
+        """Time written behind the services' back (imports, old data) still
+        has its minutes' meaning: one portion with the entry's status, under
+        the rule in force on its work date (``portion=False``: none)."""
+        if not create or extracted is False:
+            return
+        from billing.models import EntryPortion
+        from tickets.selectors import ticket_rule
+
+        with scopes_disabled():
+            applied = ticket_rule(ticket=self.ticket, on=self.work_date)
+            EntryPortion.objects.create(
+                organization_id=self.organization_id,
+                entry=self,
+                ticket_id=self.ticket_id,
+                minutes=self.minutes,
+                work_date=self.work_date,
+                status=self.billing_status,
+                contract=applied.contract,
+                contract_revision=applied.revision,
+                scope_rule=applied.rule,
+                treatment=applied.treatment,
+            )
 
 
 class BillingMomentFactory(TenantFactory):

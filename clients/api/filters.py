@@ -17,6 +17,7 @@ from ..models import (
     SLATarget,
     UnitCount,
 )
+from ..selectors import scope_rules_in_force_on
 
 
 def organization_rows(model):
@@ -79,10 +80,18 @@ class ScopeRuleFilter(TenantFilterSet):
         field_name="contract__client", queryset=organization_rows(Client)
     )
     request_type = django_filters.ModelChoiceFilter(queryset=organization_rows(RequestType))
+    in_force_on = django_filters.DateFilter(
+        method="filter_in_force_on",
+        label="Only the revision in force on this date (YYYY-MM-DD) per contract and "
+        "request type; rules ended by then are left out",
+    )
 
     class Meta:
         model = ScopeRule
-        fields = ["contract", "client", "request_type", "treatment"]
+        fields = ["contract", "client", "request_type", "treatment", "removed"]
+
+    def filter_in_force_on(self, queryset, name, value):
+        return scope_rules_in_force_on(queryset, on=value)
 
 
 class SLATargetFilter(TenantFilterSet):

@@ -134,6 +134,10 @@ class RequestTypeSerializer(serializers.ModelSerializer):
 
 
 class ScopeRuleSerializer(serializers.ModelSerializer):
+    """One revision of the rule for contract × request type: in force from
+    ``effective_from`` until the rule's next revision (``removed``: the rule
+    ends there)."""
+
     contract = TenantPrimaryKeyRelatedField(queryset=Contract.objects)
     request_type = TenantPrimaryKeyRelatedField(queryset=RequestType.objects)
     request_type_name = serializers.CharField(source="request_type.name", read_only=True)
@@ -146,14 +150,30 @@ class ScopeRuleSerializer(serializers.ModelSerializer):
             "contract",
             "request_type",
             "request_type_name",
+            "effective_from",
+            "removed",
             "treatment",
             "expected_minutes",
             "approval_threshold_minutes",
             "rate_override",
             "explanation",
             "in_plain_words",
+            "created_at",
         ]
-        read_only_fields = ["id"]
+        read_only_fields = ["id", "removed", "created_at"]
+        extra_kwargs = {
+            "treatment": {
+                "required": False,
+                "help_text": "Required for a rule's first revision; a later revision carries "
+                "over what it leaves out from the revision in force on its date.",
+            },
+            "effective_from": {
+                "required": False,
+                "help_text": "Work dated from this day on is judged by this revision. Default: "
+                "today in the organization's timezone (the contract's start if it has not "
+                "started). A later revision starts today or later.",
+            },
+        }
 
     @extend_schema_field(
         serializers.CharField(help_text="“Troubleshooting — included, about 60 min”")

@@ -7,6 +7,8 @@ from typing import Any
 
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import models
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import exceptions, viewsets
 
 from msops.tenancy.api.mixins import TenantViewSetMixin
@@ -186,28 +188,86 @@ class RequestTypeViewSet(ServiceModelViewSet):
         services.request_type_delete(request_type=instance)
 
 
+@extend_schema_view(
+    destroy=extend_schema(
+        parameters=[
+            OpenApiParameter(
+                "effective_from",
+                OpenApiTypes.DATE,
+                description="End the rule from this date (default today). Without it, a "
+                "revision not in force yet is withdrawn.",
+            )
+        ]
+    )
+)
 class ScopeRuleViewSet(ServiceModelViewSet):
-    """Contract × request type → included, billable, needs approval or
-    excluded. Admins and account managers write; everyone reads."""
+    """Scope rules as revisions: contract × request type → included, billable,
+    needs approval or excluded, from ``effective_from`` on.
+
+    - POST names the rule by ``contract`` and ``request_type``: its first
+      revision, or — when the rule exists — a new revision from
+      ``effective_from`` (default today; fields left out carry over).
+    - PUT/PATCH correct a revision not in force yet; a revision in force is
+      history (400: POST a new revision instead).
+    - DELETE withdraws a revision not in force yet, else ends the rule from
+      ``?effective_from=`` (default today).
+
+    Admins and account managers write; everyone reads."""
 
     queryset = ScopeRule.objects.none()
     serializer_class = serializers.ScopeRuleSerializer
     filterset_class = filters.ScopeRuleFilter
     search_fields = ["request_type__name", "explanation"]
-    ordering_fields = ["request_type__name", "treatment"]
+    ordering_fields = ["request_type__name", "treatment", "effective_from", "created_at"]
     write_roles = MANAGERS
 
     def get_tenant_queryset(self, organization):
         return selectors.scope_rule_list(organization=organization)
 
     def create_object(self, data):
-        return services.scope_rule_create(organization=self.organization, **data)
+        contract = data.pop("contract")
+        request_type = data.pop("request_type")
+        effective_from = data.pop("effective_from", None)
+        return services.scope_rule_revise(
+            organization=self.organization,
+            contract=contract,
+            request_type=request_type,
+            data=data,
+            effective_from=effective_from,
+        )
 
     def update_object(self, instance, data):
-        return services.scope_rule_update(scope_rule=instance, data=data)
+        today = selectors.organization_today(organization=self.organization)
+        if instance.effective_from <= today:
+            raise ValidationError(
+                {
+                    "effective_from": f"This revision is in force since "
+                    f"{instance.effective_from:%Y-%m-%d} and work may already be judged by it: "
+                    "POST a new revision (same contract and request type, with effective_from) "
+                    "instead."
+                }
+            )
+        if data.get("effective_from", instance.effective_from) != instance.effective_from:
+            raise ValidationError(
+                {
+                    "effective_from": "A revision keeps its date: DELETE it and POST it again "
+                    "from the new date."
+                }
+            )
+        if instance.removed:
+            raise ValidationError(
+                {"removed": "This revision ends the rule: DELETE it to withdraw the end."}
+            )
+        data.pop("effective_from", None)
+        return services.scope_rule_update(
+            scope_rule=instance, data=data, effective_from=instance.effective_from
+        )
 
     def delete_object(self, instance):
-        services.scope_rule_delete(scope_rule=instance)
+        services.scope_rule_delete(
+            scope_rule=instance,
+            effective_from=self.request.query_params.get("effective_from") or None,
+        )
 
 
 class SLATargetViewSet(ServiceModelViewSet):

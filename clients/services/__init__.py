@@ -29,17 +29,23 @@ from .scope import (
     request_type_create,
     request_type_delete,
     request_type_update,
-    scope_rule_create,
-    scope_rule_delete,
-    scope_rule_update,
     sla_target_create,
     sla_target_delete,
     sla_target_update,
+)
+from .scope_rule import (
+    REVISION_FIELDS,
+    default_effective_from,
+    scope_rule_create,
+    scope_rule_delete,
+    scope_rule_revise,
+    scope_rule_update,
 )
 
 __all__ = [
     "CLIENT_FIELDS",
     "CONTRACT_FIELDS",
+    "REVISION_FIELDS",
     "TERM_FIELDS",
     "client_create",
     "client_delete",
@@ -49,6 +55,7 @@ __all__ = [
     "contract_revision_create",
     "contract_revision_delete",
     "contract_update",
+    "default_effective_from",
     "pricing_tier_create",
     "pricing_tier_delete",
     "pricing_tier_update",
@@ -57,6 +64,7 @@ __all__ = [
     "request_type_update",
     "scope_rule_create",
     "scope_rule_delete",
+    "scope_rule_revise",
     "scope_rule_update",
     "sla_target_create",
     "sla_target_delete",

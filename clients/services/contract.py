@@ -34,6 +34,7 @@ from .base import (
     snapshot,
     validate,
 )
+from .rates import first_day_without_rate, rules_excluding_without_rate
 
 CURRENCY = re.compile(r"^[A-Z]{3}$")
 
@@ -46,6 +47,7 @@ TERM_FIELDS: dict[str, Any] = {
     "overage_rate": None,
     "rounding_increment_minutes": 15,
     "minimum_charge_minutes": 0,
+    "reask_factor": 2,
     "note": "",
 }
 CONTRACT_FIELDS = (
@@ -163,6 +165,50 @@ def _revision_rules(revision: ContractRevision, errors: Errors) -> None:
     ):
         add_error(
             errors, "included_minutes", "A block of hours needs the number of prepaid minutes."
+        )
+    try:
+        factor = int(revision.reask_factor)
+    except (TypeError, ValueError):
+        factor = None  # reported by the field check
+    if factor is not None and factor < 2:
+        errors["reask_factor"] = [
+            "Ask again at twice the expected time or later: give a factor of 2 or more."
+        ]
+    if (
+        contract.pk is not None
+        and "hourly_rate" not in errors
+        and "effective_from" not in errors
+        and (revision.hourly_rate or ZERO) <= ZERO
+    ):
+        _excluded_work_needs_a_rate(revision, errors)
+
+
+def _excluded_work_needs_a_rate(revision: ContractRevision, errors: Errors) -> None:
+    """Terms without an hourly rate may not apply while a scope rule excludes
+    work without a rate override: excluded work falls back to this rate."""
+    following = (
+        ContractRevision.objects.filter(
+            organization=revision.organization_id,
+            contract=revision.contract,
+            effective_from__gt=revision.effective_from,
+        )
+        .exclude(pk=revision.pk)
+        .order_by("effective_from")
+        .first()
+    )
+    excluded = rules_excluding_without_rate(
+        contract=revision.contract,
+        start=revision.effective_from,
+        until=following.effective_from if following else None,
+    )
+    if excluded:
+        rule = excluded[0]
+        add_error(
+            errors,
+            "hourly_rate",
+            f"Excluded work falls back to billable at this rate: the rule for “{rule.request_type_name}” "
+            f"excludes work from {rule.on:%Y-%m-%d} without a rate override. "
+            "Give an hourly rate above zero, or that rule a rate override.",
         )
 
 
@@ -312,4 +358,27 @@ def contract_revision_delete(*, revision: ContractRevision, today: datetime.date
         )
     if revision.effective_from == contract.starts_on:
         raise ValidationError({NON_FIELD_ERRORS: ["The first terms of a contract stay."]})
+    following = (
+        ContractRevision.objects.filter(
+            organization=contract.organization_id,
+            contract=contract,
+            effective_from__gt=revision.effective_from,
+        )
+        .order_by("effective_from")
+        .first()
+    )
     delete(revision, in_use="These terms are referred to elsewhere.")
+    until = following.effective_from if following else None
+    if first_day_without_rate(contract=contract, start=revision.effective_from, until=until):
+        excluded = rules_excluding_without_rate(
+            contract=contract, start=revision.effective_from, until=until
+        )
+        if excluded:
+            raise ValidationError(
+                {
+                    NON_FIELD_ERRORS: [
+                        f"Without these terms the rule for “{excluded[0].request_type_name}” "
+                        "would exclude work while the contract has no hourly rate."
+                    ]
+                }
+            )

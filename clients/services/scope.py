@@ -1,7 +1,7 @@
-"""The request type catalogue, scope rules (contract × request type → treatment) and SLA targets."""
+"""The request type catalogue and SLA targets. Scope rules live in
+:mod:`clients.services.scope_rule`."""
 
 from collections.abc import Mapping
-from decimal import Decimal
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -9,7 +9,7 @@ from django.db import transaction
 
 from msops.tenancy.models import Organization
 
-from ..models import Contract, Priority, RequestType, ScopeRule, SLATarget, Treatment
+from ..models import Contract, Priority, RequestType, SLATarget, Treatment
 from .base import (
     Errors,
     add_error,
@@ -27,14 +27,6 @@ REQUEST_TYPE_FIELDS = (
     "expected_minutes",
     "is_catch_all",
     "is_active",
-)
-SCOPE_RULE_FIELDS = (
-    "request_type",
-    "treatment",
-    "expected_minutes",
-    "approval_threshold_minutes",
-    "rate_override",
-    "explanation",
 )
 SLA_TARGET_FIELDS = ("priority", "first_response_minutes", "resolution_minutes")
 
@@ -94,90 +86,6 @@ def request_type_delete(*, request_type: RequestType) -> None:
         request_type,
         in_use="This request type is in use (scope rules or tickets). Deactivate it instead.",
     )
-
-
-# --- scope rules ------------------------------------------------------------
-def _scope_rule_rules(rule: ScopeRule, errors: Errors, *, original: Mapping[str, Any]) -> None:
-    organization = rule.organization_id
-    if "contract" not in errors:
-        if original.get("contract_id") and rule.contract_id != original["contract_id"]:
-            add_error(errors, "contract", "A scope rule cannot move to another contract.")
-        else:
-            same_organization(errors, organization, "contract", rule.contract)
-    if "request_type" not in errors and same_organization(
-        errors, organization, "request_type", rule.request_type
-    ):
-        request_type = rule.request_type
-        if rule.request_type_id != original.get("request_type_id"):
-            if not request_type.is_active:
-                add_error(errors, "request_type", "This request type is no longer offered.")
-            elif (
-                "contract" not in errors
-                and ScopeRule.objects.filter(
-                    organization=organization,
-                    contract_id=rule.contract_id,
-                    request_type=request_type,
-                )
-                .exclude(pk=rule.pk)
-                .exists()
-            ):
-                add_error(
-                    errors,
-                    "request_type",
-                    f"This contract already has a rule for “{request_type.name}”.",
-                )
-    for field in ("expected_minutes", "approval_threshold_minutes"):
-        value = getattr(rule, field)
-        if field not in errors and value is not None and value < 1:
-            add_error(errors, field, "Leave it empty or give at least one minute.")
-    rule.explanation = (rule.explanation or "").strip()
-    if (
-        "treatment" not in errors
-        and rule.treatment == Treatment.INCLUDED
-        and rule.rate_override is not None
-    ):
-        add_error(errors, "rate_override", "Included work is not billed; leave the rate empty.")
-
-
-@transaction.atomic
-def scope_rule_create(
-    *,
-    organization: Organization,
-    contract: Contract,
-    request_type: RequestType,
-    treatment: str,
-    expected_minutes: int | None = None,
-    approval_threshold_minutes: int | None = None,
-    rate_override: Decimal | None = None,
-    explanation: str = "",
-) -> ScopeRule:
-    rule = ScopeRule(
-        organization=organization,
-        contract=contract,
-        request_type=request_type,
-        treatment=treatment,
-        expected_minutes=expected_minutes,
-        approval_threshold_minutes=approval_threshold_minutes,
-        rate_override=rate_override,
-        explanation=explanation or "",
-    )
-    validate(rule, rules=lambda r, e: _scope_rule_rules(r, e, original={}))
-    return save(rule)
-
-
-@transaction.atomic
-def scope_rule_update(*, scope_rule: ScopeRule, data: Mapping[str, Any]) -> ScopeRule:
-    original = snapshot(scope_rule, ["contract_id", "request_type_id"])
-    if "contract" in data and data["contract"] != scope_rule.contract:
-        raise ValidationError({"contract": "A scope rule cannot move to another contract."})
-    assign(scope_rule, {k: v for k, v in data.items() if k != "contract"}, SCOPE_RULE_FIELDS)
-    validate(scope_rule, rules=lambda r, e: _scope_rule_rules(r, e, original=original))
-    return save(scope_rule)
-
-
-@transaction.atomic
-def scope_rule_delete(*, scope_rule: ScopeRule) -> None:
-    delete(scope_rule, in_use="This rule is referred to by recorded decisions.")
 
 
 # --- SLA targets ------------------------------------------------------------

@@ -70,7 +70,7 @@ class TenantAdmin(admin.ModelAdmin):
 
 @admin.register(Organization)
 class OrganizationAdmin(admin.ModelAdmin):
-    list_display = ["name", "slug", "timezone", "currency"]
+    list_display = ["name", "slug", "timezone", "currency", "default_hourly_rate"]
     search_fields = ["name", "slug"]
     prepopulated_fields = {"slug": ["name"]}
 

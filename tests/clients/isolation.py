@@ -23,6 +23,7 @@ ROUTES: dict[str, Route] = {
     "clients:client_detail": obj(pk="client"),
     "clients:client_update": obj(pk="client"),
     "clients:scope_rule_edit": obj(pk="scope_rule"),
+    "clients:scope_rule_end": obj(pk="scope_rule"),
     "clients:scope_rule_create": obj(pk="contract"),
     "clients:request_type_list": collection(),
     # API

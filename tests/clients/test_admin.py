@@ -5,7 +5,7 @@ from django.contrib.auth.models import Permission
 from django.urls import reverse
 from django_scopes import scopes_disabled
 
-from clients.models import Contract, ContractRevision, ScopeRule
+from clients.models import Contract, ContractRevision, ScopeRule, SLATarget
 from msops.tenancy.admin import TenantAdmin
 from msops.tenancy.models import Role
 from tests.factories import (
@@ -85,34 +85,60 @@ def test_the_contract_form_offers_only_own_clients_and_organizations(client, org
     assert "Stranger Practice" not in page
 
 
-def test_inline_choices_are_the_contracts_organizations_only(client, org, other_org):
-    contract = ContractRevisionFactory(contract__client__organization=org).contract
-    RequestTypeFactory(organization=org, name="Own type")
+def test_the_rules_inline_shows_only_the_contracts_rules_to_read(client, org, other_org):
+    rule = ScopeRuleFactory(
+        contract=ContractRevisionFactory(contract__client__organization=org).contract,
+        request_type__name="Own type",
+    )
     RequestTypeFactory(organization=other_org, name="Foreign type")
     client.force_login(_staff(org, other_org))  # administers both
-    page = client.get(reverse("admin:clients_contract_change", args=[contract.pk]))
+    page = client.get(reverse("admin:clients_contract_change", args=[rule.contract_id]))
     text = page.content.decode()
     assert "Own type" in text and "Foreign type" not in text
+    assert "change them on the client page" in text
+    assert 'name="scope_rules-0-treatment"' not in text  # read-only
 
 
 def test_a_related_object_of_another_organization_is_refused(client, org, other_org):
-    rule = ScopeRuleFactory(contract__client__organization=org)
-    foreign_type = RequestTypeFactory(organization=other_org, name="Foreign type")
+    target = SLATargetFactory(
+        contract=ContractRevisionFactory(contract__client__organization=org).contract
+    )
+    foreign_contract = ContractFactory(client__organization=other_org)
     client.force_login(_staff(org, other_org))
     response = client.post(
-        reverse("admin:clients_scoperule_change", args=[rule.pk]),
+        reverse("admin:clients_slatarget_change", args=[target.pk]),
         {
             "organization": org.pk,
-            "contract": rule.contract_id,
-            "request_type": foreign_type.pk,
-            "treatment": "billable",
-            "explanation": "",
+            "contract": foreign_contract.pk,
+            "priority": "high",
+            "first_response_minutes": "60",
+            "resolution_minutes": "120",
         },
     )
     assert response.status_code == 200
     assert "Choose one from the same organization." in response.content.decode()
     with scopes_disabled():
-        assert ScopeRule.objects.get(pk=rule.pk).request_type_id != foreign_type.pk
+        assert SLATarget.objects.get(pk=target.pk).contract_id != foreign_contract.pk
+
+
+def test_a_scope_rule_cannot_be_changed_in_the_admin(client, org):
+    rule = ScopeRuleFactory(contract__client__organization=org)
+    client.force_login(_staff(org))
+    response = client.post(
+        reverse("admin:clients_scoperule_change", args=[rule.pk]),
+        {
+            "organization": org.pk,
+            "contract": rule.contract_id,
+            "request_type": rule.request_type_id,
+            "treatment": "billable",
+            "effective_from": "2025-01-01",
+        },
+    )
+    assert response.status_code == 403
+    assert client.get(reverse("admin:clients_scoperule_add")).status_code == 403
+    with scopes_disabled():
+        assert ScopeRule.objects.get(pk=rule.pk).treatment == "included"
+    assert client.get(reverse("admin:clients_scoperule_change", args=[rule.pk])).status_code == 200
 
 
 def _management(prefix: str, total: int = 0) -> dict:
@@ -153,7 +179,7 @@ def test_a_contract_added_in_the_admin_gets_its_first_terms(client, org):
     assert revision.organization_id == org.pk
 
 
-def test_a_rule_added_inline_takes_the_contracts_organization(client, org):
+def test_a_rule_posted_inline_is_not_saved(client, org):
     contract = ContractRevisionFactory(contract__client__organization=org).contract
     request_type = RequestTypeFactory(organization=org)
     client.force_login(_staff(org))
@@ -182,11 +208,54 @@ def test_a_rule_added_inline_takes_the_contracts_organization(client, org):
             "scope_rules-TOTAL_FORMS": "1",
             "scope_rules-0-request_type": str(request_type.pk),
             "scope_rules-0-treatment": "billable",
+            "scope_rules-0-effective_from": "2025-01-01",
             "scope_rules-0-explanation": "Billed hourly",
         }
     )
-    response = client.post(reverse("admin:clients_contract_change", args=[contract.pk]), data)
-    assert response.status_code == 302, response.content.decode()[:3000]
+    client.post(reverse("admin:clients_contract_change", args=[contract.pk]), data)
     with scopes_disabled():
-        rule = ScopeRule.objects.get(contract=contract)
-    assert rule.organization_id == org.pk and rule.explanation == "Billed hourly"
+        assert not ScopeRule.objects.filter(contract=contract).exists()
+
+
+def test_terms_without_an_hourly_rate_added_in_the_admin_are_refused_while_work_is_excluded(
+    client, org
+):
+    contract = ContractRevisionFactory(contract__client__organization=org).contract
+    ScopeRuleFactory(contract=contract, treatment="excluded", request_type__name="Hardware")
+    client.force_login(_staff(org))
+    data = {
+        "organization": org.pk,
+        "client": contract.client_id,
+        "name": contract.name,
+        "kind": contract.kind,
+        "period": contract.period,
+        "starts_on": contract.starts_on.isoformat(),
+        "currency": contract.currency,
+        "notice_days": "30",
+        "offboarding_fee": "0",
+        "review_cadence": "quarterly",
+    }
+    for prefix in INLINE_PREFIXES:
+        data.update(_management(prefix))
+    with scopes_disabled():
+        revision = ContractRevision.objects.get(contract=contract)
+    data.update(
+        {
+            "revisions-TOTAL_FORMS": "2",
+            "revisions-INITIAL_FORMS": "1",
+            "revisions-0-id": str(revision.pk),
+            "revisions-0-contract": str(contract.pk),
+            "revisions-1-contract": str(contract.pk),
+            "revisions-1-effective_from": "2025-07-01",
+            "revisions-1-fee": "0",
+            "revisions-1-included_minutes": "0",
+            "revisions-1-hourly_rate": "0",
+            "revisions-1-rounding_increment_minutes": "15",
+            "revisions-1-minimum_charge_minutes": "0",
+            "revisions-1-reask_factor": "2",
+        }
+    )
+    response = client.post(reverse("admin:clients_contract_change", args=[contract.pk]), data)
+    assert response.status_code == 200 and "“Hardware”" in response.content.decode()
+    with scopes_disabled():
+        assert ContractRevision.objects.filter(contract=contract).count() == 1

@@ -14,6 +14,7 @@ from clients.models import (
     SLATarget,
     UnitCount,
 )
+from clients.selectors import organization_today
 from msops.tenancy.models import Role
 from tests.factories import (
     ClientFactory,
@@ -42,6 +43,14 @@ def listed(client, path: str, key: str = "name") -> list:
 def count(model, **filters) -> int:
     with scopes_disabled():
         return model.objects.filter(**filters).count()
+
+
+def today(org) -> datetime.date:
+    return organization_today(organization=org)
+
+
+def tomorrow(org) -> datetime.date:
+    return today(org) + datetime.timedelta(days=1)
 
 
 @pytest.fixture
@@ -325,13 +334,20 @@ def test_a_scope_rule_with_foreign_ids_is_a_400(api, account_manager, org, other
     assert count(ScopeRule) == 0
 
 
-def test_a_scope_rule_is_updated_and_its_words_follow(api, account_manager, contract):
+def test_a_planned_revision_is_corrected_with_patch_and_its_words_follow(
+    api, account_manager, contract, org
+):
     rule = ScopeRuleFactory(contract=contract, request_type__name="New feature")
+    planned = ScopeRuleFactory(
+        contract=contract, request_type=rule.request_type, effective_from=tomorrow(org)
+    )
     response = api(account_manager).patch(
-        f"{API}/scope-rules/{rule.pk}/", {"treatment": "needs_approval"}
+        f"{API}/scope-rules/{planned.pk}/", {"treatment": "needs_approval"}
     )
     assert response.status_code == 200
+    assert response.json()["id"] == planned.pk
     assert response.json()["in_plain_words"] == "New feature — needs approval"
+    assert count(ScopeRule) == 2
 
 
 def test_scope_rules_filter_by_contract_client_request_type_and_treatment(
@@ -354,10 +370,17 @@ def test_filtering_scope_rules_by_a_foreign_contract_is_a_400(api, developer, fo
     assert response.status_code == 400
 
 
-def test_a_scope_rule_is_deleted_by_an_account_manager(api, account_manager, contract):
+def test_deleting_a_rule_in_force_ends_it_from_today_and_keeps_its_history(
+    api, account_manager, contract, org
+):
     rule = ScopeRuleFactory(contract=contract)
     assert api(account_manager).delete(f"{API}/scope-rules/{rule.pk}/").status_code == 204
-    assert count(ScopeRule) == 0
+    with scopes_disabled():
+        revisions = list(ScopeRule.objects.order_by("effective_from"))
+    assert [(r.pk == rule.pk, r.effective_from, r.removed) for r in revisions] == [
+        (True, contract.starts_on, False),
+        (False, today(org), True),
+    ]
 
 
 # --- SLA targets and pricing ---------------------------------------------------------

@@ -9,6 +9,7 @@ from playwright.sync_api import expect
 
 from clients import services
 from clients.models import Contract, ScopeRule, Treatment
+from clients.selectors import organization_today, scope_rules_in_force_on
 from msops.tenancy.models import Role
 from msops.tenancy.scoping import activate_organization
 from msops.tenancy.services import membership_create, organization_create, user_create
@@ -57,6 +58,7 @@ def acme(transactional_db):
             treatment=Treatment.INCLUDED,
             expected_minutes=60,
             explanation="Covered by the retainer.",
+            effective_from=contract.starts_on,  # agreed with the contract
         )
         services.sla_target_create(
             organization=organization,
@@ -113,6 +115,10 @@ def test_an_account_manager_edits_and_adds_scope_rules_in_place(http_live_server
     expect(
         page.get_by_text("Troubleshooting — needs approval; approval needed past 90 min")
     ).to_be_visible()
+    # The row keeps its history: both revisions, behind a keyboard-friendly <details>.
+    history = page.get_by_test_id("rule-history")
+    history.get_by_text("History (2 revisions)").click()
+    expect(history.get_by_test_id("rule-revision")).to_have_count(2)
     expect(page.get_by_test_id("scope-rule-form")).to_have_count(0)
 
     # A rule the service refuses stays a form, with the reason beside the field.
@@ -135,9 +141,13 @@ def test_an_account_manager_edits_and_adds_scope_rules_in_place(http_live_server
 
     assert page.evaluate("window.__sameDocument") is True  # all of it without a reload
     with activate_organization(organization):
-        treatments = dict(
-            ScopeRule.objects.filter(contract=acme["contract"]).values_list(
-                "request_type__name", "treatment"
-            )
+        in_force = scope_rules_in_force_on(
+            ScopeRule.objects.filter(contract=acme["contract"]),
+            on=organization_today(organization=organization),
         )
+        treatments = dict(in_force.values_list("request_type__name", "treatment"))
+        troubleshooting = ScopeRule.objects.filter(
+            contract=acme["contract"], request_type__name="Troubleshooting"
+        )
+        assert troubleshooting.count() == 2  # the edit was a revision; the first one stays
     assert treatments == {"Troubleshooting": "needs_approval", "New feature": "needs_approval"}

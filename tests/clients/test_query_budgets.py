@@ -21,17 +21,21 @@ ROWS = [2, 50]
 
 
 def _contract_with_everything(client, n: int) -> Contract:
-    """A per-unit contract with two revisions, a rule, an SLA target, a tier
-    and a unit count."""
+    """A per-unit contract with two revisions, a rule with three revisions
+    (one planned), an SLA target, a tier and a unit count."""
     organization = client.organization
     contract = ContractFactory(client=client, name=f"Contract {n}", kind=Contract.Kind.PER_UNIT)
     ContractRevisionFactory(contract=contract)
     ContractRevisionFactory(contract=contract, effective_from=datetime.date(2025, 6, 1))
-    ScopeRuleFactory(
+    rule = ScopeRuleFactory(
         contract=contract,
         request_type=RequestTypeFactory(organization=organization, name=f"Type {n}"),
         explanation=f"Rule {n}",
     )
+    for effective_from in (datetime.date(2025, 6, 1), datetime.date(2999, 1, 1)):  # history
+        ScopeRuleFactory(
+            contract=contract, request_type=rule.request_type, effective_from=effective_from
+        )
     SLATargetFactory(contract=contract)
     PricingTier.objects.create(
         organization=organization, contract=contract, min_units=1, unit_price=Decimal("9.99")
@@ -127,3 +131,16 @@ def test_every_list_endpoint_costs_the_same_with_2_or_50_rows(
         response = client.get(f"/api/v1/{endpoint}/?page_size=200")
     assert response.status_code == 200
     assert response.json()["count"] >= rows
+
+
+@pytest.mark.parametrize("rows", ROWS)
+def test_scope_rules_in_force_on_a_date_cost_the_same_with_2_or_50_rules(
+    api, developer, account_manager, org, no_scopes, django_assert_max_num_queries, rows
+):
+    with no_scopes():
+        _world(org, account_manager, rows)
+    client = api(developer)
+    with django_assert_max_num_queries(API_BUDGET):
+        response = client.get("/api/v1/scope-rules/?page_size=200&in_force_on=2025-07-01")
+    assert response.status_code == 200
+    assert response.json()["count"] == rows

@@ -20,6 +20,7 @@ from clients.rules import applicable_rule, contract_terms_on
 from clients.selectors import (
     client_list,
     client_page,
+    organization_today,
     scope_rule_in_plain_words,
 )
 from tests.factories import (
@@ -363,7 +364,10 @@ def test_a_scope_rule_is_created_and_reads_in_plain_words(scoped, org, contract)
         expected_minutes=60,
     )
     assert scope_rule_in_plain_words(scope_rule=rule) == "Troubleshooting — included, about 60 min"
-    applied = applicable_rule(client=contract.client, request_type=request_type, on=JAN_1)
+    assert rule.effective_from == organization_today(organization=org)  # the contract has started
+    applied = applicable_rule(
+        client=contract.client, request_type=request_type, on=rule.effective_from
+    )
     assert applied.rule == rule and applied.in_plain_words == scope_rule_in_plain_words(
         scope_rule=rule
     )
@@ -405,23 +409,26 @@ def test_included_work_has_no_rate_override(scoped, org, contract):
     assert "rate_override" in errors_of(excinfo)
 
 
-def test_updating_a_rule_changes_its_treatment_and_keeps_its_contract(scoped, org, contract):
+def test_updating_a_rule_adds_a_revision_and_keeps_its_contract(scoped, org, contract):
     rule = ScopeRuleFactory(contract=contract)
-    services.scope_rule_update(
+    revision = services.scope_rule_update(
         scope_rule=rule,
         data={"treatment": Treatment.NEEDS_APPROVAL, "approval_threshold_minutes": 30},
     )
+    assert revision.pk != rule.pk
+    assert revision.treatment == "needs_approval" and revision.approval_threshold_minutes == 30
     rule.refresh_from_db()
-    assert rule.treatment == "needs_approval" and rule.approval_threshold_minutes == 30
+    assert rule.treatment == "included"  # the old revision is as it was
     other = ContractFactory(client=contract.client, name="Other")
     with pytest.raises(ValidationError):
         services.scope_rule_update(scope_rule=rule, data={"contract": other})
 
 
-def test_a_rule_is_deleted(scoped, org, contract):
+def test_deleting_a_rule_in_force_ends_it_from_today(scoped, org, contract):
     rule = ScopeRuleFactory(contract=contract)
-    services.scope_rule_delete(scope_rule=rule)
-    assert not ScopeRule.objects.exists()
+    removal = services.scope_rule_delete(scope_rule=rule)
+    assert removal.removed and removal.effective_from == organization_today(organization=org)
+    assert list(ScopeRule.objects.order_by("effective_from")) == [rule, removal]
 
 
 # --- SLA targets --------------------------------------------------------------------

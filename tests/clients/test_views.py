@@ -237,8 +237,10 @@ def test_saving_a_rule_inline_returns_its_read_row(login, members, org, rule, ro
     )
     assert response.status_code == (200 if allowed else 403)
     with scopes_disabled():
-        rule.refresh_from_db()
-    assert (rule.treatment == "billable") is allowed
+        revisions = list(
+            ScopeRule.objects.filter(contract=rule.contract, request_type=rule.request_type)
+        )
+    assert [r.treatment for r in revisions if r.pk != rule.pk] == (["billable"] if allowed else [])
     if allowed:
         body = response.content.decode()
         assert "<html" not in body and "Troubleshooting — billable" in body

@@ -37,3 +37,28 @@ def test_a_staff_admin_cannot_open_a_foreign_row(client, org, stranger):
 def test_a_superuser_sees_every_organization(admin_client, org, other_org, stranger, developer):
     page = admin_client.get(reverse("admin:tenancy_membership_changelist")).content.decode()
     assert stranger.user.username in page and developer.user.username in page
+
+
+def test_a_staff_admin_sets_the_default_hourly_rate_of_their_organization(client, org):
+    admin = _staff_admin(org)
+    client.force_login(admin.user)
+    url = reverse("admin:tenancy_organization_change", args=[org.pk])
+    assert 'name="default_hourly_rate"' in client.get(url).content.decode()
+    response = client.post(
+        url,
+        {
+            "name": org.name,
+            "slug": org.slug,
+            "timezone": org.timezone,
+            "currency": org.currency,
+            "week_start": org.week_start,
+            "contract_warning_percent": org.contract_warning_percent,
+            "late_entry_days": org.late_entry_days,
+            "recurring_ticket_count": org.recurring_ticket_count,
+            "scope_check_stale_hours": org.scope_check_stale_hours,
+            "default_hourly_rate": "175.50",
+        },
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    org.refresh_from_db()
+    assert str(org.default_hourly_rate) == "175.50"

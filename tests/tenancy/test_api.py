@@ -89,3 +89,8 @@ def test_the_schema_validates_without_warnings(db):
     from django.core.management import call_command
 
     call_command("spectacular", "--validate", "--fail-on-warn", "--file", "/dev/null")
+
+
+def test_the_organization_shows_its_default_hourly_rate_as_a_decimal_string(api, developer):
+    body = api(developer).get("/api/v1/organization/").json()
+    assert body["default_hourly_rate"] == "150.00"

@@ -17,6 +17,7 @@ class OrganizationSerializer(serializers.ModelSerializer):
             "late_entry_days",
             "recurring_ticket_count",
             "scope_check_stale_hours",
+            "default_hourly_rate",
         ]
         read_only_fields = fields
 

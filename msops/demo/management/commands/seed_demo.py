@@ -31,6 +31,7 @@ from clients.services import (
     contract_create,
     request_type_create,
     scope_rule_create,
+    scope_rule_update,
     sla_target_create,
 )
 from msops.celery import app as celery_app
@@ -130,6 +131,16 @@ CLIENTS = [
                 120,
                 480,
                 "Drawn from the block; call the owner.",
+            ),
+        },
+        # rule → (weeks ago, what changed): a second revision of the rule.
+        "revised": {
+            "User onboarding": (
+                3,
+                {
+                    "expected_minutes": 120,
+                    "explanation": "Drawn from the block; laptops take longer now.",
+                },
             ),
         },
     },
@@ -256,7 +267,7 @@ class Command(BaseCommand):
                 terms=spec["terms"],
             )
             for name, (treatment, expected, threshold, explanation) in spec["rules"].items():
-                scope_rule_create(
+                rule = scope_rule_create(
                     organization=org,
                     contract=contract,
                     request_type=types[name],
@@ -264,7 +275,17 @@ class Command(BaseCommand):
                     expected_minutes=expected,
                     approval_threshold_minutes=threshold,
                     explanation=explanation,
+                    effective_from=contract.starts_on,  # agreed with the contract
                 )
+                if name in spec.get("revised", {}):
+                    # The rule changed some weeks ago: a second revision, made
+                    # as the account manager made it that day, so the history
+                    # shows and older work keeps the first revision.
+                    weeks_ago, changes = spec["revised"][name]
+                    changed_on = today - datetime.timedelta(weeks=weeks_ago)
+                    scope_rule_update(
+                        scope_rule=rule, data=changes, effective_from=changed_on, today=changed_on
+                    )
             for priority, response, resolution in (
                 (Priority.URGENT, 30, 4 * 60),
                 (Priority.HIGH, 60, 8 * 60),
