@@ -27,7 +27,7 @@ django.setup()
 from django.db import connection  # noqa: E402
 
 from billing.flags import flags_check_ticket, flags_sweep  # noqa: E402
-from billing.review import review_queue_build  # noqa: E402
+from billing.services.review import review_queue_build  # noqa: E402
 from msops.tenancy.models import Organization  # noqa: E402
 from msops.tenancy.scoping import activate_organization  # noqa: E402
 from tickets.models import Ticket  # noqa: E402

@@ -15,12 +15,13 @@ from .models import (
     BillingDecision,
     DecisionLogEntry,
     DigestSent,
+    EntryPortion,
     ExceptionFlag,
     ReviewItem,
     ReviewQueue,
     ScopeCheck,
 )
-from .review import flag_resolve
+from .services.review import flag_resolve
 
 
 class ReadOnlyTenantAdmin(TenantAdmin):
@@ -42,6 +43,16 @@ class BillingDecisionAdmin(ReadOnlyTenantAdmin):
     list_filter = ["classification", "overrides_rule", "written_off"]
     search_fields = ["reason", "ticket__title"]
     list_select_related = ["ticket", "decided_by__user", "decided_by__organization", "organization"]
+
+
+@admin.register(EntryPortion)
+class EntryPortionAdmin(ReadOnlyTenantAdmin):
+    """Each entry's minutes by meaning: the decision and rule revision behind
+    them. Written by the time services only (correct an entry on its ticket)."""
+
+    list_display = ["entry", "minutes", "status", "decision", "scope_rule", "work_date"]
+    list_filter = ["status", "waits_on"]
+    list_select_related = ["entry__ticket", "decision__ticket", "scope_rule__request_type"]
 
 
 @admin.register(ScopeCheck)

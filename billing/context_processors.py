@@ -16,7 +16,7 @@ def nav_counts(request: HttpRequest) -> dict:
         return {}
     counts = getattr(request, "_nav_counts", None)
     if counts is None:
-        from .selectors_jobs import nav_counts as select_counts
+        from .selectors.navigation import nav_counts as select_counts
 
         counts = SimpleLazyObject(lambda: select_counts(membership=membership))
         request._nav_counts = counts

@@ -1,10 +1,10 @@
 """Forms of the billing pages. They parse input; the rules (reasons required,
-estimates, who may do what) live in billing/services.py, whose field errors
-are shown on the same fields (tickets.forms.add_service_errors)."""
+estimates, who may do what) live in billing/services/, whose field errors
+are shown on the same fields (msops.forms.add_service_errors)."""
 
 from django import forms
 
-from tickets.forms import MinutesField, add_service_errors
+from tickets.forms import MinutesField
 from tickets.models import Classification, Ticket
 from tickets.selectors import ticket_client_choices, ticket_request_type_choices
 
@@ -16,7 +16,6 @@ __all__ = [
     "MoveToImplementationForm",
     "RejectForm",
     "TicketNoteForm",
-    "add_service_errors",
 ]
 
 TEXT_MAX = 2000

@@ -1,35 +1,6 @@
-"""Email notifications, sent after the transaction commits.
+"""Compatibility shim: email notifications live in msops/mail.py. Remove once
+billing/services/__init__.py imports ``notify`` from ``msops.mail``."""
 
-Sending goes through Celery so a slow mail server never holds a request; if
-the broker is down the mail is sent in-process instead, so nothing decided in
-the browser depends on the broker being up."""
+from msops.mail import notify, send_email
 
-import logging
-
-from django.core.mail import send_mail
-from django.db import transaction
-
-logger = logging.getLogger(__name__)
-
-
-def notify(*, to: list[str], subject: str, body: str) -> None:
-    recipients = [address for address in to if address]
-    if not recipients:
-        return
-    transaction.on_commit(lambda: _send(to=recipients, subject=subject, body=body))
-
-
-def _send(*, to: list[str], subject: str, body: str) -> None:
-    from .tasks import send_email_task
-
-    try:
-        send_email_task.apply_async(
-            kwargs={"to": to, "subject": subject, "body": body}, retry=False
-        )
-    except Exception:  # broker unreachable: send now rather than lose the mail
-        logger.warning("broker unavailable; sending “%s” in-process", subject, exc_info=True)
-        send_email(to=to, subject=subject, body=body)
-
-
-def send_email(*, to: list[str], subject: str, body: str) -> None:
-    send_mail(subject=subject[:250], message=body, from_email=None, recipient_list=to)
+__all__ = ["notify", "send_email"]

@@ -1,20 +1,30 @@
 """Celery tasks of the billing layer: each takes its organization explicitly
-(TenantTask) and calls a service."""
+(TenantTask) and calls a service or selector. Nothing below the faces
+imports this module: billing.services queues ``flags_check_ticket_task``
+through a lazy import (see the import-linter contracts in pyproject.toml)."""
 
 from celery import shared_task
 
+from msops.mail import send_email_task
 from msops.tenancy.models import Organization
 from msops.tenancy.tasks import TenantTask, fan_out
 
-from .digests import digests_send
 from .flags import flags_check_ticket, flags_sweep
-from .notifications import send_email
-from .review import review_queue_build, review_queue_due
+from .selectors.review import review_queue_due
+from .services.digests import digests_send
+from .services.review import review_queue_build
 
-
-@shared_task(autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
-def send_email_task(*, to: list[str], subject: str, body: str) -> None:
-    send_email(to=to, subject=subject, body=body)
+__all__ = [
+    "digests_send_all",
+    "digests_send_task",
+    "flags_check_ticket_task",
+    "flags_sweep_all",
+    "flags_sweep_task",
+    "review_queue_build_if_due_task",
+    "review_queue_build_task",
+    "review_queues_build_due",
+    "send_email_task",  # defined in msops/mail.py, registered under this module's name
+]
 
 
 @shared_task(base=TenantTask)

@@ -235,6 +235,8 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "TreatmentEnum": "clients.models.Treatment",
         "FlagKindEnum": "billing.models.ExceptionFlag.Kind",
+        "BillingStatusEnum": "tickets.models.TimeEntry.BillingStatus",
+        "WaitsOnEnum": "billing.models.EntryPortion.WaitsOn",
     },
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
 }

@@ -3,6 +3,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from billing.urls import public_urlpatterns as billing_public_urlpatterns
 from msops.tenancy import views as tenancy_views
 
 # Every tenant page lives under /o/<org>/: OrganizationMiddleware resolves the
@@ -20,7 +21,7 @@ urlpatterns = [
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("o/<slug:org>/", include(tenant_patterns)),
     # The client's signed, single-use approval link: no login, no organization URL.
-    path("client/", include("billing.urls_public")),
+    path("client/", include((billing_public_urlpatterns, "public"))),
     path("api/v1/", include(("msops.api_urls", "api"), namespace="api")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api_schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api_schema"), name="api_docs"),

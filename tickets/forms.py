@@ -1,5 +1,6 @@
 """Forms of the ticket pages. They parse input; the rules live in the services
-(tickets/services/), whose field errors are shown on the same fields."""
+(tickets/services/), whose field errors are shown on the same fields
+(msops.forms.add_service_errors)."""
 
 import re
 
@@ -7,6 +8,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 
 from clients.models import Priority
+from msops.forms import MemberChoiceField
 
 from .models import Ticket
 from .selectors import (
@@ -15,22 +17,6 @@ from .selectors import (
     ticket_client_choices,
     ticket_request_type_choices,
 )
-
-
-class MemberChoiceField(forms.ModelChoiceField):
-    def label_from_instance(self, obj) -> str:
-        return obj.user.get_full_name() or obj.user.get_username()
-
-
-def add_service_errors(form: forms.Form, error: ValidationError) -> None:
-    """Show a service's ValidationError on the form: known fields on their
-    field, anything else above the form."""
-    if not hasattr(error, "error_dict"):
-        form.add_error(None, error)
-        return
-    for field, messages in error.message_dict.items():
-        form.add_error(field if field in form.fields else None, messages)
-
 
 _HOURS_MINUTES = re.compile(r"^(?P<h>\d{1,3}):(?P<m>\d{1,2})$")
 _UNITS = re.compile(r"^(?:(?P<h>\d{1,3})\s*h)?\s*(?:(?P<m>\d{1,5})\s*m(?:in)?)?$")
@@ -88,8 +74,10 @@ class TicketFilterForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["client"].queryset = ticket_client_choices(organization=organization)
         self.fields["assignee"].queryset = ticket_assignee_choices(organization=organization)
+        # Every type of the organization: a ticket may keep a type no longer
+        # offered; the service refuses moving to one.
         self.fields["request_type"].queryset = ticket_request_type_choices(
-            organization=organization
+            organization=organization, include_inactive=True
         )
 
     def filters(self) -> dict:
@@ -119,8 +107,10 @@ class TicketForm(forms.Form):
     def __init__(self, *args, organization, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["client"].queryset = ticket_client_choices(organization=organization)
+        # Every type of the organization: a ticket may keep a type no longer
+        # offered; the service refuses moving to one.
         self.fields["request_type"].queryset = ticket_request_type_choices(
-            organization=organization
+            organization=organization, include_inactive=True
         )
         self.fields["assignee"].queryset = ticket_assignee_choices(organization=organization)
 
@@ -130,11 +120,28 @@ class TicketUpdateForm(forms.Form):
     priority = forms.ChoiceField(choices=Priority.choices)
     phase = forms.ChoiceField(choices=Ticket.Phase.choices)
     assignee = MemberChoiceField(queryset=None, required=False, empty_label="Nobody")
+    request_type = forms.ModelChoiceField(
+        queryset=None,
+        required=False,
+        label="Request type",
+        help_text="Correcting it asks the billing question again under its rule.",
+    )
     version = forms.IntegerField(widget=forms.HiddenInput)
 
     def __init__(self, *args, organization, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["assignee"].queryset = ticket_assignee_choices(organization=organization)
+        # Every type of the organization: a ticket may keep a type no longer
+        # offered; the service refuses moving to one.
+        self.fields["request_type"].queryset = ticket_request_type_choices(
+            organization=organization, include_inactive=True
+        )
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("request_type") is None:
+            cleaned.pop("request_type", None)  # not sent: unchanged
+        return cleaned
 
     @classmethod
     def for_ticket(cls, ticket: Ticket, *, organization) -> "TicketUpdateForm":
@@ -145,6 +152,7 @@ class TicketUpdateForm(forms.Form):
                 "priority": ticket.priority,
                 "phase": ticket.phase,
                 "assignee": ticket.assignee_id,
+                "request_type": ticket.request_type_id,
                 "version": ticket.version,
             },
         )

@@ -194,8 +194,13 @@ def ticket_client_choices(*, organization: Organization) -> QuerySet[Client]:
     )
 
 
-def ticket_request_type_choices(*, organization: Organization) -> QuerySet[RequestType]:
-    return RequestType.objects.filter(organization=organization, is_active=True).order_by("name")
+def ticket_request_type_choices(
+    *, organization: Organization, include_inactive: bool = False
+) -> QuerySet[RequestType]:
+    queryset = RequestType.objects.filter(organization=organization)
+    if not include_inactive:
+        queryset = queryset.filter(is_active=True)
+    return queryset.order_by("name")
 
 
 def ticket_assignee_choices(*, organization: Organization) -> QuerySet[Membership]:

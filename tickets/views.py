@@ -2,29 +2,29 @@
 changing status/priority/assignee. htmx requests get the named partial the
 same view renders in full otherwise (one access check for both)."""
 
-import uuid
-
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
-from django.utils import timezone
+from django.shortcuts import redirect
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from billing import services as billing_services
-from billing.views.decisions import prompt_context
+from billing.ticket_page import TEMPLATE as TICKET_PAGE
+from billing.ticket_page import log_time_form, status_context, ticket_page_context, time_context
+from msops.forms import add_service_errors
+from msops.htmx import htmx_template, render_local
 from msops.tenancy.roles import MANAGERS, require_role
 
 from . import selectors, services
-from .forms import LogTimeForm, TicketFilterForm, TicketForm, TicketUpdateForm, add_service_errors
+from .forms import TicketFilterForm, TicketForm, TicketUpdateForm
 from .models import Ticket, TimeEntry
 from .selectors import ticket_sort_key
-from .services import TICKET_WRITERS, TicketConflict, organization_today
+from .services import TICKET_WRITERS, TicketConflict
 
 PAGE_SIZE = 25
 TEMPLATE_LIST = "tickets/ticket_list.html"
-TEMPLATE_DETAIL = "tickets/ticket_detail.html"
+TEMPLATE_DETAIL = TICKET_PAGE
 TEMPLATE_FORM = "tickets/ticket_form.html"
 
 COLUMNS = [
@@ -36,12 +36,6 @@ COLUMNS = [
     ("opened_at", "Opened"),
     ("logged_minutes", "Logged"),
 ]
-
-
-def _render(request: HttpRequest, template: str, context: dict, status: int = 200) -> HttpResponse:
-    """Render with times shown in the organization's timezone."""
-    with timezone.override(request.organization.tzinfo):
-        return render(request, template, context, status=status)
 
 
 def _ticket_or_404(request: HttpRequest, pk: int) -> Ticket:
@@ -97,8 +91,7 @@ def ticket_list(request: HttpRequest, org: str) -> HttpResponse:
         "can_write": _can_write(membership),
         "mine": bool(filters.get("assignee") == membership),
     }
-    template = TEMPLATE_LIST + ("#ticket-results" if request.htmx else "")
-    return _render(request, template, context)
+    return render_local(request, htmx_template(request, TEMPLATE_LIST, "ticket-results"), context)
 
 
 # --- create -----------------------------------------------------------------
@@ -117,95 +110,16 @@ def ticket_create(request: HttpRequest, org: str) -> HttpResponse:
         else:
             messages.success(request, f"Ticket #{ticket.number} opened.")
             return redirect("tickets:ticket_detail", org=org, pk=ticket.pk)
-    template = TEMPLATE_FORM + ("#ticket-form" if request.htmx else "")
-    return _render(request, template, {"form": form})
+    template = htmx_template(request, TEMPLATE_FORM, "ticket-form")
+    return render_local(request, template, {"form": form})
 
 
 # --- detail -----------------------------------------------------------------
-def _log_form(organization, data=None) -> LogTimeForm:
-    return LogTimeForm(
-        data,
-        initial={"work_date": organization_today(organization), "idempotency_key": uuid.uuid4()},
-    )
-
-
-def _entries(request: HttpRequest, ticket: Ticket) -> list[TimeEntry]:
-    membership = request.membership
-    may_delete_any = membership.role in MANAGERS
-    entries = list(selectors.time_entry_list(organization=request.organization, ticket=ticket))
-    for entry in entries:
-        entry.can_delete = (
-            _can_write(membership)
-            and not entry.locked
-            and (may_delete_any or entry.person_id == membership.pk)
-        )
-    return entries
-
-
-def _time_context(request: HttpRequest, ticket: Ticket, log_form=None) -> dict:
-    return {
-        "ticket": ticket,
-        "entries": _entries(request, ticket),
-        "log_form": log_form or _log_form(request.organization),
-        "can_write": _can_write(request.membership),
-    }
-
-
-def _status_context(request: HttpRequest, ticket: Ticket, update_form=None, conflict=None) -> dict:
-    return {
-        "ticket": ticket,
-        "update_form": update_form
-        or TicketUpdateForm.for_ticket(ticket, organization=request.organization),
-        "conflict": conflict,
-        "can_write": _can_write(request.membership),
-        "now": timezone.now(),
-    }
-
-
-def _detail_context(request: HttpRequest, ticket: Ticket, **parts) -> dict:
-    rule = selectors.ticket_rule(ticket=ticket)
-    moments = list(selectors.billing_moment_list(organization=request.organization, ticket=ticket))
-    return {
-        **_status_context(request, ticket, parts.get("update_form"), parts.get("conflict")),
-        **_time_context(request, ticket, parts.get("log_form")),
-        "rule": rule,
-        "moments": moments,
-        # The developer's billing prompt (billing/partials/ticket-prompt.html).
-        **prompt_context(
-            request,
-            ticket,
-            rule=rule,
-            moments=moments,
-            **{key: value for key, value in parts.items() if key in PROMPT_PARTS},
-        ),
-    }
-
-
-PROMPT_PARTS = frozenset(
-    {"decision_form", "prompt_conflict", "out_of_scope_form", "change_request_form"}
-)
-
-
 @require_GET
 def ticket_detail(request: HttpRequest, org: str, pk: int) -> HttpResponse:
     require_role(request)
     ticket = _ticket_or_404(request, pk)
-    return _render(request, TEMPLATE_DETAIL, _detail_context(request, ticket))
-
-
-def ticket_page_response(
-    request: HttpRequest, ticket: Ticket, *, status: int = 200, **prompt_parts
-) -> HttpResponse:
-    """The whole ticket page with the billing prompt's forms as posted (the
-    billing actions answer a plain form post that failed with it)."""
-    context = _detail_context(request, ticket, **prompt_parts)
-    return _render(request, TEMPLATE_DETAIL, context, status=status)
-
-
-def ticket_page_parts(request: HttpRequest, ticket: Ticket) -> dict:
-    """The status box and the time entries, for billing actions that change
-    the ticket and swap those parts out of band."""
-    return {**_status_context(request, ticket), "entries": _entries(request, ticket)}
+    return render_local(request, TEMPLATE_DETAIL, ticket_page_context(request, ticket))
 
 
 @require_POST
@@ -214,7 +128,7 @@ def ticket_log_time(request: HttpRequest, org: str, pk: int) -> HttpResponse:
     ticket = _ticket_or_404(request, pk)
     if not _can_write(membership):
         raise PermissionDenied("Your role in this organization may not log time.")
-    form = _log_form(request.organization, request.POST)
+    form = log_time_form(request.organization, request.POST)
     logged = None
     if form.is_valid():
         try:
@@ -234,12 +148,14 @@ def ticket_log_time(request: HttpRequest, org: str, pk: int) -> HttpResponse:
         if not request.htmx:
             return redirect("tickets:ticket_detail", org=org, pk=ticket.pk)
         ticket = _ticket_or_404(request, pk)  # the new total
-        form = _log_form(request.organization)
+        form = log_time_form(request.organization)
         form.initial["work_date"] = logged.entry.work_date
     if request.htmx:
-        context = _time_context(request, ticket, form)
-        return _render(request, TEMPLATE_DETAIL + "#time-entries", context)
-    return _render(request, TEMPLATE_DETAIL, _detail_context(request, ticket, log_form=form))
+        context = time_context(request, ticket, form)
+        return render_local(request, TEMPLATE_DETAIL + "#time-entries", context)
+    return render_local(
+        request, TEMPLATE_DETAIL, ticket_page_context(request, ticket, log_form=form)
+    )
 
 
 @require_POST
@@ -272,10 +188,10 @@ def ticket_update(request: HttpRequest, org: str, pk: int) -> HttpResponse:
             form = TicketUpdateForm.for_ticket(ticket, organization=request.organization)
     if request.htmx:
         # htmx swaps only 2xx answers: the conflict is explained in the partial.
-        context = _status_context(request, ticket, form, conflict)
-        return _render(request, TEMPLATE_DETAIL + "#ticket-status", context)
-    context = _detail_context(request, ticket, update_form=form, conflict=conflict)
-    return _render(request, TEMPLATE_DETAIL, context, status=status)
+        context = status_context(request, ticket, form, conflict)
+        return render_local(request, TEMPLATE_DETAIL + "#ticket-status", context)
+    context = ticket_page_context(request, ticket, update_form=form, conflict=conflict)
+    return render_local(request, TEMPLATE_DETAIL, context, status=status)
 
 
 @require_POST
@@ -298,7 +214,7 @@ def time_entry_delete(request: HttpRequest, org: str, pk: int) -> HttpResponse:
     if not request.htmx:
         return redirect("tickets:ticket_detail", org=org, pk=entry.ticket_id)
     ticket = _ticket_or_404(request, entry.ticket_id)
-    return _render(request, TEMPLATE_DETAIL + "#time-entries", _time_context(request, ticket))
+    return render_local(request, TEMPLATE_DETAIL + "#time-entries", time_context(request, ticket))
 
 
 __all__ = [

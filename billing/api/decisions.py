@@ -16,14 +16,16 @@ from tickets.api.views import CONFLICT_RESPONSE, TicketVersionConflict
 from tickets.models import Classification, Ticket
 from tickets.selectors import ticket_list
 
-from .. import selectors
 from ..models import BillingDecision, DecisionLogEntry, ScopeCheck
+from ..selectors.decisions import decision_get, decision_list, decision_log_list
+from ..selectors.scope_checks import scope_check_get, scope_check_list
 from ..services import (
     APPROVERS,
     DECIDERS,
     ScopeCheckRequest,
     TicketConflict,
     decision_record,
+    entries_reclassify,
     scope_check_approve,
     scope_check_ask_client,
     scope_check_reject,
@@ -34,6 +36,7 @@ from .decisions_serializers import (
     DecisionCreateSerializer,
     DecisionLogEntrySerializer,
     DecisionSerializer,
+    ReclassifySerializer,
     ScopeCheckApproveSerializer,
     ScopeCheckAskClientSerializer,
     ScopeCheckRejectSerializer,
@@ -60,9 +63,51 @@ class DecisionViewSet(mixins.CreateModelMixin, ReadOnlyTenantViewSet):
     filterset_class = DecisionFilter
     ordering_fields = ["decided_at"]
     write_roles = DECIDERS
+    action_roles = {"reclassify": DECIDERS}
 
     def get_tenant_queryset(self, organization):
-        return selectors.decision_list(organization=organization)
+        return decision_list(organization=organization)
+
+    def _created(self, decision: BillingDecision) -> Response:
+        fresh = decision_get(organization=self.request.organization, pk=decision.pk)
+        body = DecisionSerializer(fresh, context=self.get_serializer_context()).data
+        return Response(body, status=status.HTTP_201_CREATED)
+
+    def _conflict(self, conflict: TicketConflict):
+        current = ticket_list(organization=self.request.organization).get(pk=conflict.current.pk)
+        return TicketVersionConflict(
+            TicketSerializer(current, context=self.get_serializer_context()).data
+        )
+
+    @extend_schema(
+        request=ReclassifySerializer,
+        responses={
+            201: DecisionSerializer,
+            400: BAD_REQUEST,
+            403: NOT_ALLOWED,
+            409: CONFLICT_RESPONSE,
+        },
+    )
+    @action(detail=False, methods=["post"])
+    def reclassify(self, request):
+        """Reclassify named earlier entries of a ticket, with a reason: the
+        one way to change meaning an earlier decision gave."""
+        serializer = ReclassifySerializer(data=request.data, context=self.get_serializer_context())
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        try:
+            decision = entries_reclassify(
+                ticket=data["ticket"],
+                actor=request.membership,
+                entries=data["entries"],
+                classification=data["classification"],
+                reason=data["reason"],
+                version=data["version"],
+                write_off=data["write_off"],
+            )
+        except TicketConflict as conflict:
+            raise self._conflict(conflict) from None
+        return self._created(decision)
 
     @extend_schema(
         request=DecisionCreateSerializer,
@@ -97,17 +142,11 @@ class DecisionViewSet(mixins.CreateModelMixin, ReadOnlyTenantViewSet):
                 moment=data.get("moment"),
                 write_off=data.get("write_off", False),
                 client_exception=data.get("client_exception", False),
-                applies_from=data.get("applies_from"),
                 scope_check=scope_check,
             )
         except TicketConflict as conflict:
-            current = ticket_list(organization=request.organization).get(pk=conflict.current.pk)
-            raise TicketVersionConflict(
-                TicketSerializer(current, context=self.get_serializer_context()).data
-            ) from None
-        fresh = selectors.decision_get(organization=request.organization, pk=decision.pk)
-        body = DecisionSerializer(fresh, context=self.get_serializer_context()).data
-        return Response(body, status=status.HTTP_201_CREATED)
+            raise self._conflict(conflict) from None
+        return self._created(decision)
 
 
 class ScopeCheckViewSet(ReadOnlyTenantViewSet):
@@ -123,10 +162,10 @@ class ScopeCheckViewSet(ReadOnlyTenantViewSet):
     action_roles = {"approve": APPROVERS, "reject": APPROVERS, "ask_client": APPROVERS}
 
     def get_tenant_queryset(self, organization):
-        return selectors.scope_check_list(organization=organization)
+        return scope_check_list(organization=organization)
 
     def _output(self, check: ScopeCheck) -> Response:
-        fresh = selectors.scope_check_get(organization=self.request.organization, pk=check.pk)
+        fresh = scope_check_get(organization=self.request.organization, pk=check.pk)
         return Response(ScopeCheckSerializer(fresh, context=self.get_serializer_context()).data)
 
     @extend_schema(
@@ -198,7 +237,7 @@ class DecisionLogEntryViewSet(ReadOnlyTenantViewSet):
     ordering_fields = ["created_at"]
 
     def get_tenant_queryset(self, organization):
-        return selectors.decision_log_list(organization=organization)
+        return decision_log_list(organization=organization)
 
 
 class WorkAfterTheFactViewSet(TenantViewSetMixin, viewsets.GenericViewSet):
@@ -226,7 +265,7 @@ class WorkAfterTheFactViewSet(TenantViewSetMixin, viewsets.GenericViewSet):
         )
         context = self.get_serializer_context()
         ticket = ticket_list(organization=request.organization).get(pk=decision.ticket_id)
-        fresh = selectors.decision_get(organization=request.organization, pk=decision.pk)
+        fresh = decision_get(organization=request.organization, pk=decision.pk)
         body = {
             "ticket": TicketSerializer(ticket, context=context).data,
             "decision": DecisionSerializer(fresh, context=context).data,

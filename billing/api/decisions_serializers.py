@@ -6,21 +6,15 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from clients.models import Client, RequestType
+from msops.display import member_name
 from msops.tenancy.api.mixins import TenantPrimaryKeyRelatedField
-from msops.tenancy.models import Membership
 from tickets.api.serializers import TicketSerializer
-from tickets.models import BillingMoment, Classification, Ticket
+from tickets.models import BillingMoment, Classification, Ticket, TimeEntry
 from tickets.services import MAX_MINUTES_PER_ENTRY
 
 from ..models import BillingDecision, DecisionLogEntry, ScopeCheck
 
 TEXT_MAX = 2000
-
-
-def _name(membership: Membership | None) -> str | None:
-    if membership is None:
-        return None
-    return membership.user.get_full_name() or membership.user.get_username()
 
 
 @extend_schema_field(
@@ -71,13 +65,15 @@ class DecisionSerializer(serializers.ModelSerializer):
             "treatment",
             "rule_in_words",
             "written_off",
-            "applies_from",
+            "reclassification",
+            "scope_check",
+            "rule_on",
             "entries_rederived",
         ]
         read_only_fields = fields
 
     def get_decided_by_name(self, decision: BillingDecision) -> str | None:
-        return _name(decision.decided_by)
+        return member_name(decision.decided_by)
 
 
 class DecisionCreateSerializer(serializers.Serializer):
@@ -101,11 +97,6 @@ class DecisionCreateSerializer(serializers.Serializer):
     )
     write_off = serializers.BooleanField(required=False, default=False)
     client_exception = serializers.BooleanField(required=False, default=False)
-    applies_from = serializers.DateField(
-        required=False,
-        allow_null=True,
-        help_text="Work dates this decision covers from; empty: all the ticket's work.",
-    )
     estimate_minutes = serializers.IntegerField(
         required=False,
         allow_null=True,
@@ -120,6 +111,26 @@ class DecisionCreateSerializer(serializers.Serializer):
         max_length=TEXT_MAX,
         help_text="needs_approval: the change and its cost in plain words, for the client.",
     )
+
+
+class ReclassifySerializer(serializers.Serializer):
+    """Change the meaning earlier work already has: every minute of the named
+    time ``entries`` (of this ticket) takes the new classification, with a
+    ``reason`` (recorded in the decision log). Later work is not affected."""
+
+    ticket = TenantPrimaryKeyRelatedField(queryset=Ticket.objects)
+    version = serializers.IntegerField(min_value=1)
+    entries = serializers.ListField(
+        child=TenantPrimaryKeyRelatedField(queryset=TimeEntry.objects),
+        min_length=1,
+        max_length=500,
+    )
+    classification = serializers.ChoiceField(
+        choices=Classification.choices,
+        help_text="Included, billable or unclear (work already done can't wait for approval).",
+    )
+    reason = serializers.CharField(max_length=TEXT_MAX)
+    write_off = serializers.BooleanField(required=False, default=False)
 
 
 # --- scope checks -----------------------------------------------------------------
@@ -168,13 +179,13 @@ class ScopeCheckSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
     def get_requested_by_name(self, check: ScopeCheck) -> str | None:
-        return _name(check.requested_by)
+        return member_name(check.requested_by)
 
     def get_account_manager_name(self, check: ScopeCheck) -> str | None:
-        return _name(check.account_manager)
+        return member_name(check.account_manager)
 
     def get_decided_by_name(self, check: ScopeCheck) -> str | None:
-        return _name(check.decided_by)
+        return member_name(check.decided_by)
 
 
 class ScopeCheckApproveSerializer(serializers.Serializer):
@@ -234,7 +245,7 @@ class DecisionLogEntrySerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
     def get_actor_name(self, entry: DecisionLogEntry) -> str | None:
-        return _name(entry.actor)
+        return member_name(entry.actor)
 
 
 # --- work after the fact ---------------------------------------------------------------

@@ -11,10 +11,16 @@ from rest_framework.response import Response
 from msops.tenancy.api.mixins import ReadOnlyTenantViewSet
 from msops.tenancy.roles import ADMINS
 
-from .. import selectors_jobs as selectors
 from ..models import ExceptionFlag, ReviewItem, ReviewQueue
-from ..review import (
+from ..selectors.flags import flag_get, flag_list
+from ..selectors.review import (
     REVIEWERS,
+    review_item_get,
+    review_item_list,
+    review_queue_get,
+    review_queue_list,
+)
+from ..services.review import (
     flag_resolve,
     review_item_reassign,
     review_item_resolve,
@@ -44,7 +50,7 @@ class FlagViewSet(ReadOnlyTenantViewSet):
     action_roles = {"resolve": REVIEWERS}
 
     def get_tenant_queryset(self, organization):
-        return selectors.flag_list(organization=organization)
+        return flag_list(organization=organization)
 
     @extend_schema(
         request=ResolveSerializer, responses={200: FlagSerializer, 400: ALREADY_RESOLVED}
@@ -56,7 +62,7 @@ class FlagViewSet(ReadOnlyTenantViewSet):
         serializer = ResolveSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         flag_resolve(flag=flag, actor=request.membership, note=serializer.validated_data["note"])
-        fresh = selectors.flag_get(organization=request.organization, pk=flag.pk)
+        fresh = flag_get(organization=request.organization, pk=flag.pk)
         return Response(FlagSerializer(fresh, context=self.get_serializer_context()).data)
 
 
@@ -79,7 +85,7 @@ class ReviewQueueViewSet(ReadOnlyTenantViewSet):
     action_roles = {"rebuild": ADMINS}
 
     def get_tenant_queryset(self, organization):
-        return selectors.review_queue_list(organization=organization)
+        return review_queue_list(organization=organization)
 
     @extend_schema(request=None, responses={200: REBUILT})
     @action(detail=False, methods=["post"])
@@ -87,7 +93,7 @@ class ReviewQueueViewSet(ReadOnlyTenantViewSet):
         """Build (or top up) the current week's queue now. Items already
         resolved stay resolved; open items settled elsewhere are resolved."""
         result = review_queue_build(organization=request.organization)
-        queue = selectors.review_queue_get(organization=request.organization, pk=result.queue.pk)
+        queue = review_queue_get(organization=request.organization, pk=result.queue.pk)
         data = {
             "queue": ReviewQueueSerializer(queue, context=self.get_serializer_context()).data,
             "created": result.created,
@@ -108,10 +114,10 @@ class ReviewItemViewSet(ReadOnlyTenantViewSet):
     action_roles = {"resolve": REVIEWERS, "reassign": REVIEWERS}
 
     def get_tenant_queryset(self, organization):
-        return selectors.review_item_list(organization=organization)
+        return review_item_list(organization=organization)
 
     def _output(self, item: ReviewItem) -> dict:
-        fresh = selectors.review_item_get(organization=self.request.organization, pk=item.pk)
+        fresh = review_item_get(organization=self.request.organization, pk=item.pk)
         return ReviewItemSerializer(fresh, context=self.get_serializer_context()).data
 
     @extend_schema(

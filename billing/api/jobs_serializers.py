@@ -3,11 +3,11 @@
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from msops.display import member_name
 from msops.tenancy.api.mixins import TenantPrimaryKeyRelatedField
 from msops.tenancy.models import Membership
 
 from ..models import ExceptionFlag, ReviewItem, ReviewQueue
-from .decisions_serializers import _name
 
 
 def _open_resolved(enum_id: str):
@@ -67,10 +67,10 @@ class FlagSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
     def get_owner_name(self, flag) -> str | None:
-        return _name(flag.owner)
+        return member_name(flag.owner)
 
     def get_resolved_by_name(self, flag) -> str | None:
-        return _name(flag.resolved_by)
+        return member_name(flag.resolved_by)
 
 
 class ResolveSerializer(serializers.Serializer):
@@ -140,10 +140,10 @@ class ReviewItemSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
     def get_owner_name(self, item) -> str | None:
-        return _name(item.owner)
+        return member_name(item.owner)
 
     def get_resolved_by_name(self, item) -> str | None:
-        return _name(item.resolved_by)
+        return member_name(item.resolved_by)
 
 
 class ReassignSerializer(serializers.Serializer):

@@ -1,8 +1,21 @@
 """Registers the billing API viewsets on the v1 router (msops/api_urls.py)."""
 
-from . import routes_decisions, routes_jobs
+from . import decisions, jobs
 
 
 def register(router) -> None:
-    routes_decisions.register(router)
-    routes_jobs.register(router)
+    # Decisions, scope checks, the decision log and work logged after the fact.
+    router.register("decisions", decisions.DecisionViewSet, basename="billing-decision")
+    router.register("scope-checks", decisions.ScopeCheckViewSet, basename="scope-check")
+    router.register(
+        "decision-log", decisions.DecisionLogEntryViewSet, basename="decision-log-entry"
+    )
+    router.register(
+        "work-after-the-fact",
+        decisions.WorkAfterTheFactViewSet,
+        basename="work-after-the-fact",
+    )
+    # What the jobs catch: exception flags and the weekly review.
+    router.register("flags", jobs.FlagViewSet, basename="flag")
+    router.register("review-queues", jobs.ReviewQueueViewSet, basename="review-queue")
+    router.register("review-items", jobs.ReviewItemViewSet, basename="review-item")

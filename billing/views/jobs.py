@@ -10,21 +10,23 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
-from django.utils import timezone
+from django.shortcuts import redirect
 from django.views.decorators.http import require_GET, require_POST
 
+from msops.display import member_name
+from msops.htmx import render_local
 from msops.tenancy.roles import ADMINS, require_role
+from msops.timezones import organization_week_start
 
-from .. import selectors_jobs as selectors
 from ..models import ExceptionFlag, ReviewItem, ReviewQueue
-from ..review import (
-    REVIEWERS,
+from ..selectors import flags as flag_selectors
+from ..selectors import review as review_selectors
+from ..selectors.review import REVIEWERS
+from ..services.review import (
     flag_resolve,
     review_item_reassign,
     review_item_resolve,
     review_queue_build,
-    week_start_for,
 )
 
 PAGE_SIZE = 50
@@ -33,12 +35,6 @@ FLAG_TEMPLATE = "billing/flag_list.html"
 REVIEW_TEMPLATE = "billing/review_detail.html"
 FLAG_STATUSES = [("open", "Open"), ("resolved", "Resolved"), ("all", "Open and resolved")]
 ITEM_STATUSES = FLAG_STATUSES
-
-
-def _render(request: HttpRequest, template: str, context: dict, status: int = 200) -> HttpResponse:
-    """Render with times shown in the organization's timezone."""
-    with timezone.override(request.organization.tzinfo):
-        return render(request, template, context, status=status)
 
 
 def _int(value) -> int | None:
@@ -68,14 +64,14 @@ def flag_list(request: HttpRequest, org: str) -> HttpResponse:
     organization = request.organization
     status = _choice(request.GET.get("status"), FLAG_STATUSES, "open")
     kind = _choice(request.GET.get("kind"), ExceptionFlag.Kind.choices)
-    clients = list(selectors.flag_client_choices(organization=organization))
-    owners = list(selectors.member_choices(organization=organization))
+    clients = list(flag_selectors.flag_client_choices(organization=organization))
+    owners = list(flag_selectors.member_choices(organization=organization))
     client_id = _int(request.GET.get("client"))
     client_id = client_id if client_id in {c.pk for c in clients} else None
     owner = request.GET.get("owner", "")
     owner_id = membership.pk if owner == "me" else _int(owner)
     owner_id = owner_id if owner_id in {m.pk for m in owners} else None
-    flags = selectors.flag_list(
+    flags = flag_selectors.flag_list(
         organization=organization,
         kind=kind,
         status="" if status == "all" else status,
@@ -99,7 +95,7 @@ def flag_list(request: HttpRequest, org: str) -> HttpResponse:
         "can_resolve": membership.role in REVIEWERS,
     }
     template = f"{FLAG_TEMPLATE}#flag-table" if request.htmx else FLAG_TEMPLATE
-    return _render(request, template, context)
+    return render_local(request, template, context)
 
 
 @require_POST
@@ -107,7 +103,7 @@ def flag_resolve_view(request: HttpRequest, org: str, pk: int) -> HttpResponse:
     """Resolve with a note. htmx gets the flag's row back; a form post goes
     back to the flags page."""
     require_role(request, *REVIEWERS)
-    flag = selectors.flag_get(organization=request.organization, pk=pk)
+    flag = flag_selectors.flag_get(organization=request.organization, pk=pk)
     if flag is None:
         raise Http404("No such flag.")
     error = None
@@ -121,16 +117,16 @@ def flag_resolve_view(request: HttpRequest, org: str, pk: int) -> HttpResponse:
         else:
             messages.success(request, f"Flag resolved: {flag.get_kind_display()}.")
         return redirect("billing:flag_list", org=org)
-    flag = selectors.flag_get(organization=request.organization, pk=pk)
+    flag = flag_selectors.flag_get(organization=request.organization, pk=pk)
     context = {"flag": flag, "can_resolve": True, "row_error": error}
-    return _render(request, f"{FLAG_TEMPLATE}#flag-row", context)
+    return render_local(request, f"{FLAG_TEMPLATE}#flag-row", context)
 
 
 # --- review -----------------------------------------------------------------------
 def _review_context(request: HttpRequest, queue: ReviewQueue | None) -> dict:
     organization = request.organization
     membership = request.membership
-    reviewers = list(selectors.reviewer_choices(organization=organization))
+    reviewers = list(review_selectors.reviewer_choices(organization=organization))
     status = _choice(request.GET.get("status"), ITEM_STATUSES, "open")
     kind = _choice(request.GET.get("kind"), ReviewItem.Kind.choices)
     owner = request.GET.get("owner", "")
@@ -138,8 +134,8 @@ def _review_context(request: HttpRequest, queue: ReviewQueue | None) -> dict:
     owner_id = owner_id if owner_id in {m.pk for m in reviewers} else None
     context = {
         "queue": queue,
-        "week_start": queue.week_start if queue else week_start_for(organization),
-        "is_current": queue is None or queue.week_start == week_start_for(organization),
+        "week_start": queue.week_start if queue else organization_week_start(organization),
+        "is_current": queue is None or queue.week_start == organization_week_start(organization),
         "filters": {
             "status": status,
             "kind": kind,
@@ -154,7 +150,7 @@ def _review_context(request: HttpRequest, queue: ReviewQueue | None) -> dict:
         "counts": None,
     }
     if queue is not None:
-        items = selectors.review_item_list(
+        items = review_selectors.review_item_list(
             organization=organization,
             queue=queue,
             kind=kind,
@@ -165,7 +161,7 @@ def _review_context(request: HttpRequest, queue: ReviewQueue | None) -> dict:
         context.update(
             page=page,
             items=page.object_list,
-            counts=selectors.review_counts(queue=queue, membership=membership),
+            counts=review_selectors.review_counts(queue=queue, membership=membership),
         )
     return context
 
@@ -175,18 +171,18 @@ def _review_page(request: HttpRequest, queue: ReviewQueue | None) -> HttpRespons
     if request.htmx:
         counts = request.GET.get("part") == "counts" and queue is not None  # none to count yet
         part = "review-counts" if counts else "review-items"
-        return _render(request, f"{REVIEW_TEMPLATE}#{part}", context)
+        return render_local(request, f"{REVIEW_TEMPLATE}#{part}", context)
     context["past_queues"] = list(
-        selectors.review_queue_list(organization=request.organization)[:12]
+        review_selectors.review_queue_list(organization=request.organization)[:12]
     )
-    return _render(request, REVIEW_TEMPLATE, context)
+    return render_local(request, REVIEW_TEMPLATE, context)
 
 
 @require_GET
 def review_current(request: HttpRequest, org: str) -> HttpResponse:
     """This week's review, in the organization's own week."""
     require_role(request, *REVIEWERS)
-    queue = selectors.review_queue_current(organization=request.organization)
+    queue = review_selectors.review_queue_current(organization=request.organization)
     return _review_page(request, queue)
 
 
@@ -194,7 +190,7 @@ def review_current(request: HttpRequest, org: str) -> HttpResponse:
 def review_detail(request: HttpRequest, org: str, pk: int) -> HttpResponse:
     """Any week's review, by its queue."""
     require_role(request, *REVIEWERS)
-    queue = selectors.review_queue_get(organization=request.organization, pk=pk)
+    queue = review_selectors.review_queue_get(organization=request.organization, pk=pk)
     if queue is None:
         raise Http404("No such review.")
     return _review_page(request, queue)
@@ -215,7 +211,7 @@ def review_rebuild(request: HttpRequest, org: str) -> HttpResponse:
 
 
 def _item_or_404(request: HttpRequest, pk: int) -> ReviewItem:
-    item = selectors.review_item_get(organization=request.organization, pk=pk)
+    item = review_selectors.review_item_get(organization=request.organization, pk=pk)
     if item is None:
         raise Http404("No such review item.")
     return item
@@ -235,10 +231,10 @@ def _item_answer(
         return redirect("billing:review_detail", org=org, pk=item.queue_id)
     context = {
         "item": item,
-        "reviewers": list(selectors.reviewer_choices(organization=request.organization)),
+        "reviewers": list(review_selectors.reviewer_choices(organization=request.organization)),
         "row_error": error,
     }
-    response = _render(request, f"{REVIEW_TEMPLATE}#review-item-row", context)
+    response = render_local(request, f"{REVIEW_TEMPLATE}#review-item-row", context)
     if not error:
         response["HX-Trigger"] = "review-changed"
     return response
@@ -262,7 +258,7 @@ def review_item_reassign_view(request: HttpRequest, org: str, pk: int) -> HttpRe
     item = _item_or_404(request, pk)
     owner_id = _int(request.POST.get("owner"))
     owner = (
-        selectors.member_choices(organization=request.organization).filter(pk=owner_id).first()
+        flag_selectors.member_choices(organization=request.organization).filter(pk=owner_id).first()
         if owner_id
         else None
     )
@@ -274,5 +270,5 @@ def review_item_reassign_view(request: HttpRequest, org: str, pk: int) -> HttpRe
             review_item_reassign(item=item, actor=request.membership, owner=owner)
         except ValidationError as exc:
             error = _error_text(exc)
-    done = f"Item given to {owner.user.get_full_name() or owner.user.username}." if owner else ""
+    done = f"Item given to {member_name(owner)}." if owner else ""
     return _item_answer(request, org, pk, done=done, error=error)

@@ -8,8 +8,8 @@ import itertools
 from django_scopes import scopes_disabled
 
 from billing.models import ExceptionFlag, ReviewItem, ReviewQueue
-from billing.review import week_start_for
 from msops.tenancy.models import Role
+from msops.timezones import organization_week_start
 from tests.factories import ClientFactory, MembershipFactory, TicketFactory
 
 # Ticket numbers clear of what the ticket service hands out.
@@ -39,7 +39,7 @@ def flags_with_variety(org, rows: int, *, owner=None, kind=ExceptionFlag.Kind.OV
 
 @scopes_disabled()
 def current_queue(org) -> ReviewQueue:
-    return ReviewQueue.objects.create(organization=org, week_start=week_start_for(org))
+    return ReviewQueue.objects.create(organization=org, week_start=organization_week_start(org))
 
 
 @scopes_disabled()
@@ -91,5 +91,5 @@ def _flag(org, ticket, client, owner, period_key) -> ExceptionFlag:
 def past_queue(org, weeks_ago: int = 1) -> ReviewQueue:
     return ReviewQueue.objects.create(
         organization=org,
-        week_start=week_start_for(org) - datetime.timedelta(weeks=weeks_ago),
+        week_start=organization_week_start(org) - datetime.timedelta(weeks=weeks_ago),
     )

@@ -12,8 +12,10 @@ from billing.services import (
     ScopeCheckRequest,
     decision_record,
     scope_check_from_link,
+    time_entry_log,
 )
 from msops.tenancy.models import Role
+from msops.tenancy.scoping import activate_organization
 from tests.factories import (
     BillingMomentFactory,
     ClientFactory,
@@ -393,3 +395,59 @@ def test_every_list_endpoint_has_a_fixed_query_budget(
     with django_assert_max_num_queries(API_LIST_BUDGET):
         response = client.get(endpoint)
     assert response.json()["count"] == count(model) >= rows
+
+
+# --- reclassifying earlier work -----------------------------------------------------
+def test_reclassify_changes_named_entries_with_a_reason_and_answers_201(
+    api, org, developer, open_ticket
+):
+    with activate_organization(org):
+        ticket = open_ticket()
+        entry = time_entry_log(
+            ticket=ticket, person=developer, work_date=organization_today(org), minutes=40
+        ).entry
+        decision_record(
+            ticket=ticket, actor=developer, classification="included", version=ticket.version
+        )
+        ticket.refresh_from_db()
+    client = api(developer)
+    missing = client.post(
+        "/api/v1/decisions/reclassify/",
+        {"ticket": ticket.pk, "version": ticket.version, "entries": [entry.pk],
+         "classification": "billable"},
+        format="json",
+    )  # fmt: skip
+    assert missing.status_code == 400 and "reason" in missing.json()
+    response = client.post(
+        "/api/v1/decisions/reclassify/",
+        {"ticket": ticket.pk, "version": ticket.version, "entries": [entry.pk],
+         "classification": "billable", "reason": "A new report, not a fix"},
+        format="json",
+    )  # fmt: skip
+    assert response.status_code == 201, response.content
+    assert response.json()["reclassification"] is True
+    listed = client.get(f"/api/v1/time-entries/{entry.pk}/").json()
+    assert listed["billing_status"] == "billable"
+    assert listed["portions"][0]["decision"] == response.json()["id"]
+    stale = client.post(
+        "/api/v1/decisions/reclassify/",
+        {"ticket": ticket.pk, "version": ticket.version, "entries": [entry.pk],
+         "classification": "included", "reason": "Again"},
+        format="json",
+    )  # fmt: skip
+    assert stale.status_code == 409
+
+
+def test_finance_cannot_reclassify(api, org, finance, developer, open_ticket):
+    with activate_organization(org):
+        ticket = open_ticket()
+        entry = time_entry_log(
+            ticket=ticket, person=developer, work_date=organization_today(org), minutes=40
+        ).entry
+    response = api(finance).post(
+        "/api/v1/decisions/reclassify/",
+        {"ticket": ticket.pk, "version": ticket.version, "entries": [entry.pk],
+         "classification": "billable", "reason": "No"},
+        format="json",
+    )  # fmt: skip
+    assert response.status_code == 403

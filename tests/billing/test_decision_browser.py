@@ -12,8 +12,8 @@ from django.core import mail
 from playwright.sync_api import expect
 
 from billing.models import BillingDecision, ExceptionFlag, ScopeCheck
-from billing.review import review_queue_build
 from billing.services import decision_record
+from billing.services.review import review_queue_build
 from clients import services as client_services
 from clients.models import Contract, Treatment
 from msops.tenancy.models import Role

@@ -555,7 +555,7 @@ def test_the_decision_log_lists_a_clients_unusual_calls(
 # --- query budgets -------------------------------------------------------------------
 # The ticket page's budget (tests/tickets/test_query_budgets.py) plus the
 # prompt's two reads once the ticket has decisions: its decisions, its checks.
-TICKET_PAGE_WITH_DECISIONS_BUDGET = 14  # with the navigation counts (one query)
+TICKET_PAGE_WITH_DECISIONS_BUDGET = 16  # with the navigation counts (one query) and portions
 QUEUE_BUDGET = 9
 DECISION_LOG_BUDGET = 9
 

@@ -12,9 +12,9 @@ from django.utils import timezone
 
 from billing.flags import flags_check_ticket, flags_sweep
 from billing.models import ExceptionFlag, ReviewItem, ReviewQueue, ScopeCheck
-from billing.review import flag_resolve
 from billing.services import ScopeCheckRequest, decision_record, scope_check_approve, time_entry_log
-from clients.models import Contract
+from billing.services.review import flag_resolve
+from clients.models import Contract, ScopeRule
 from msops.tenancy.scoping import activate_organization
 from tests.factories import (
     ClientFactory,
@@ -296,12 +296,32 @@ def test_retainer_hours_at_80_and_100_percent_of_the_month(
     assert contract_flags(terms["contract"]).count() == 2
 
 
-def test_only_included_time_uses_up_retainer_hours(scoped, org, open_ticket, developer, terms):
+def test_billable_work_is_billed_on_top_and_uses_no_retainer_hours(
+    scoped, org, open_ticket, developer, terms
+):
+    ScopeRule.objects.filter(pk=terms["rules"]["troubleshooting"].pk).update(
+        expected_minutes=10_000, approval_threshold_minutes=None
+    )
     ticket = open_ticket()
     decide(ticket, developer, "billable", reason="Client's own mistake")
     log(ticket, developer, 20 * 60)
     flags_sweep(organization=org)
     assert not contract_flags(terms["contract"]).exists()
+
+
+def test_undecided_work_counts_towards_the_allowance_alert(
+    scoped, org, open_ticket, developer, terms
+):
+    """All work on the contract counts, decided or not: an alert that waited
+    for decisions would come too late."""
+    ScopeRule.objects.filter(pk=terms["rules"]["troubleshooting"].pk).update(
+        expected_minutes=10_000, approval_threshold_minutes=None
+    )
+    ticket = open_ticket()
+    entry = log(ticket, developer, 16 * 60)
+    assert entry.billing_status == TimeEntry.BillingStatus.UNDECIDED
+    flags_sweep(organization=org)
+    assert contract_flags(terms["contract"]).filter(kind=Kind.CONTRACT_80).exists()
 
 
 def test_the_retainer_month_is_the_organizations_month(scoped, org, developer, terms):
@@ -389,11 +409,36 @@ def test_a_block_of_hours_is_flagged_with_its_remaining_balance(
     log(ticket, developer, 500, days_ago=40)  # a block counts its whole life
     detect(how, ticket)
     flag = ExceptionFlag.objects.get(kind=Kind.CONTRACT_80, contract=block)
-    assert flag.period_key == "-"
+    assert flag.period_key == f"from-{block.starts_on:%Y-%m-%d}"  # once per balance
     assert "100 min left" in flag.detail
     log(ticket, developer, 100)
     detect(how, ticket)
     assert "0 min left" in ExceptionFlag.objects.get(kind=Kind.CONTRACT_100).detail
+
+
+def test_a_topped_up_block_warns_again_for_its_new_balance(scoped, org, developer, account_manager):
+    client = ClientFactory(organization=org, account_manager=account_manager)
+    block = ContractFactory(
+        client=client, kind=Contract.Kind.BLOCK, starts_on=datetime.date(2025, 1, 1)
+    )
+    ContractRevisionFactory(contract=block, included_minutes=600)
+    rule = ScopeRuleFactory(contract=block, expected_minutes=10_000)
+    ticket = ticket_open(
+        organization=org, opened_by=developer, client=client, request_type=rule.request_type,
+        title="Migration",
+    )  # fmt: skip
+    decide(ticket, developer, "included")
+    log(ticket, developer, 500, days_ago=40)
+    flags_sweep(organization=org)
+    assert ExceptionFlag.objects.filter(kind=Kind.CONTRACT_80, contract=block).count() == 1
+    top_up = organization_today(org) - datetime.timedelta(days=1)
+    ContractRevisionFactory(contract=block, included_minutes=1200, effective_from=top_up)
+    log(ticket, developer, 500)  # 1000 of 1200
+    flags_sweep(organization=org)
+    keys = ExceptionFlag.objects.filter(kind=Kind.CONTRACT_80, contract=block).values_list(
+        "period_key", flat=True
+    )
+    assert sorted(keys) == sorted(["from-2025-01-01", f"from-{top_up:%Y-%m-%d}"])
 
 
 # --- once, idempotent, isolated ----------------------------------------------------------
@@ -465,9 +510,9 @@ def test_a_sweep_flags_only_its_own_organization(
 
 
 # --- threshold flags are billing moments too ----------------------------------------------
-def test_threshold_flags_open_their_billing_moment_once(scoped, org, developer, terms):
-    """Time written behind the services' back (imported, or while nothing
-    checked): the sweep opens the moments the service would have."""
+def test_the_sweep_flags_thresholds_but_raises_no_moments(scoped, org, developer, terms):
+    """Time written behind the services' back: the sweep flags it; billing
+    moments (and the meaning of the minutes) belong to the time services."""
     ticket = TicketFactory(
         organization=org,
         client=terms["client"],
@@ -477,17 +522,8 @@ def test_threshold_flags_open_their_billing_moment_once(scoped, org, developer, 
     )
     TimeEntryFactory(ticket=ticket, person=developer, minutes=150)
     flags_sweep(organization=org)
-    moments = BillingMoment.objects.filter(ticket=ticket)
-    assert sorted(moments.values_list("kind", flat=True)) == [
-        BillingMoment.Kind.APPROVAL_THRESHOLD_PASSED,
-        BillingMoment.Kind.EXPECTED_TIME_PASSED,
-    ]
-    assert set(moments.values_list("status", flat=True)) == {BillingMoment.Status.OPEN}
-    moments.update(status=BillingMoment.Status.DECIDED)
-    ExceptionFlag.objects.all().delete()  # even if the flags were raised again
-    flags_sweep(organization=org)
-    flags_check_ticket(organization=org, ticket_id=ticket.pk)
-    assert moments.count() == 2
+    assert {Kind.OVER_EXPECTED, Kind.OVER_APPROVAL} <= kinds_on(ticket)
+    assert not BillingMoment.objects.filter(ticket=ticket).exists()
 
 
 def test_a_moment_the_service_raised_is_not_raised_again(scoped, org, open_ticket, developer):

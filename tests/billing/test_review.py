@@ -13,22 +13,21 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils import timezone
 from django_scopes import scopes_disabled
 
-from billing.digests import digests_send
 from billing.models import DigestSent, ExceptionFlag, ReviewItem, ReviewQueue, ScopeCheck
-from billing.review import (
+from billing.selectors.review import review_item_list, review_queue_due
+from billing.services import ScopeCheckRequest, decision_record, time_entry_log
+from billing.services.digests import digests_send
+from billing.services.review import (
     flag_resolve,
     review_item_reassign,
     review_item_resolve,
     review_queue_build,
-    review_queue_due,
-    week_start_for,
 )
-from billing.selectors_jobs import review_item_list
-from billing.services import ScopeCheckRequest, decision_record, time_entry_log
 from billing.tasks import digests_send_all, review_queues_build_due
 from clients.models import Client
 from msops.tenancy.models import Organization, Role
 from msops.tenancy.scoping import activate_organization
+from msops.timezones import organization_week_start
 from tests.factories import (
     ClientFactory,
     MembershipFactory,
@@ -95,7 +94,7 @@ def test_the_week_starts_in_the_organizations_timezone_and_week_start(
     zone, week_start, now, expected
 ):
     organization = Organization(timezone=zone, week_start=week_start)
-    assert week_start_for(organization, now) == expected
+    assert organization_week_start(organization, now) == expected
 
 
 # --- what the queue holds -----------------------------------------------------------------
@@ -217,7 +216,7 @@ def expected_items(w) -> set[tuple[str, str]]:
 
 def test_the_queue_holds_exactly_what_is_unresolved(world, org):
     result = review_queue_build(organization=org, now=world["now"])
-    assert result.queue.week_start == week_start_for(org, world["now"])
+    assert result.queue.week_start == organization_week_start(org, world["now"])
     assert items(result.queue) == expected_items(world)
     assert result.created == len(expected_items(world))
 

@@ -19,7 +19,7 @@ from tests.factories import (
 # every page; a token lookup and its last-used stamp 2 of every API call. A
 # budget only goes up with a reason in the commit.
 LIST_PAGE_BUDGET = 11  # with the navigation counts (one query)
-DETAIL_PAGE_BUDGET = 12
+DETAIL_PAGE_BUDGET = 15  # + request types for correcting it, + the entries' portions and the work waiting for a decision
 HOME_PAGE_BUDGET = 9
 API_LIST_BUDGET = 4
 

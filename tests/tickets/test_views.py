@@ -497,3 +497,27 @@ def test_logging_past_the_expected_time_raises_a_billing_moment(login, developer
         {"work_date": org_today(org).isoformat(), "minutes": "1:15"},
     )
     assert count(BillingMoment, ticket=ticket, kind="expected_time_passed", status="open") == 1
+
+
+def test_correcting_the_request_type_on_the_page_asks_again(
+    login, developer, org, open_ticket, terms
+):
+    ticket = open_ticket()
+    new_type = RequestTypeFactory(organization=org, name="Change request")
+    response = login(developer).post(
+        reverse("tickets:ticket_update", kwargs={"org": org.slug, "pk": ticket.pk}),
+        {
+            "status": ticket.status,
+            "priority": ticket.priority,
+            "phase": ticket.phase,
+            "assignee": ticket.assignee_id or "",
+            "request_type": new_type.pk,
+            "version": ticket.version,
+        },
+    )
+    assert response.status_code == 302
+    with activate_organization(org):
+        assert fresh(ticket).request_type == new_type
+        assert BillingMoment.objects.filter(
+            ticket=ticket, kind=BillingMoment.Kind.REQUEST_TYPE_CHANGED, status="open"
+        ).exists()

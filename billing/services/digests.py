@@ -8,12 +8,12 @@ from django.db import IntegrityError, transaction
 from django.db.models import Count, Q
 from django.utils import timezone
 
+from msops.mail import notify
 from msops.tenancy.models import Membership, Organization, Role
+from msops.timezones import organization_today, organization_week_start
 from tickets.models import TimeEntry
 
-from .models import DigestSent, ExceptionFlag, ScopeCheck
-from .notifications import notify
-from .review import week_start_for
+from ..models import DigestSent, ExceptionFlag, ScopeCheck
 
 BLOCKING_STATUSES = (
     TimeEntry.BillingStatus.UNDECIDED,
@@ -42,7 +42,7 @@ def digests_send(*, organization: Organization, now: datetime.datetime | None = 
     """Send this week's account-manager digests and this month's finance
     digests that have not been sent. Returns how many were sent."""
     now = now or timezone.now()
-    week = week_start_for(organization, now)
+    week = organization_week_start(organization, now)
     sent = 0
     members = Membership.objects.filter(organization=organization).select_related("user")
     checks = (
@@ -77,7 +77,7 @@ def digests_send(*, organization: Organization, now: datetime.datetime | None = 
                     body=f"{summary}.\n\nOpen msops to approve, ask the client or resolve.",
                 )
                 sent += 1
-    local_today = timezone.localtime(now, organization.tzinfo).date()
+    local_today = organization_today(organization, now=now)
     month_start = local_today.replace(day=1)
     blocking = TimeEntry.objects.filter(
         organization=organization, work_date__gte=month_start, work_date__lte=local_today

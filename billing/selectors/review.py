@@ -1,7 +1,5 @@
-"""Reads of the jobs' output: exception flags, weekly review queues and their
-items, and the counts shown in the navigation. Querysets are filtered by
-organization and joined for the page or endpoint that uses them, so the
-number of queries does not grow with the number of rows."""
+"""Reads of the weekly ambiguity review: who works it, its queues and items,
+what is left of a queue, and the flags an item stands for."""
 
 import datetime
 from dataclasses import dataclass
@@ -9,63 +7,14 @@ from dataclasses import dataclass
 from django.db.models import Count, IntegerField, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 
-from clients.models import Client
 from msops.tenancy.models import Membership, Organization, Role
+from msops.timezones import organization_week_start
 
-from .models import ExceptionFlag, ReviewItem, ReviewQueue
-from .review import REVIEWERS, week_start_for
-from .selectors import scope_check_queue
+from ..models import ExceptionFlag, ReviewItem, ReviewQueue
+from .flags import member_choices
 
-# Who sees every flag and review item in the navigation, not only their own.
-SEES_ALL_FLAGS = frozenset({Role.ADMIN})
-SEES_ALL_REVIEW = frozenset({Role.ADMIN, Role.FINANCE})
-
-
-# --- flags ------------------------------------------------------------------------
-def flag_list(
-    *,
-    organization: Organization,
-    kind: str | None = None,
-    status: str | None = None,
-    client: Client | int | None = None,
-    owner: Membership | int | None = None,
-    ticket: int | None = None,
-) -> QuerySet[ExceptionFlag]:
-    """Flags, newest first, with what a row shows (ticket, client, contract,
-    owner and resolver)."""
-    queryset = (
-        ExceptionFlag.objects.filter(organization=organization)
-        .select_related("ticket", "client", "contract", "owner__user", "resolved_by__user")
-        .order_by("-created_at", "-pk")
-    )
-    if kind:
-        queryset = queryset.filter(kind=kind)
-    if status:
-        queryset = queryset.filter(status=status)
-    if client:
-        queryset = queryset.filter(client=client)
-    if owner:
-        queryset = queryset.filter(owner=owner)
-    if ticket:
-        queryset = queryset.filter(ticket=ticket)
-    return queryset
-
-
-def flag_get(*, organization: Organization, pk: int) -> ExceptionFlag | None:
-    return flag_list(organization=organization).filter(pk=pk).first()
-
-
-def flag_client_choices(*, organization: Organization) -> QuerySet[Client]:
-    return Client.objects.filter(organization=organization).order_by("name", "pk")
-
-
-def member_choices(*, organization: Organization) -> QuerySet[Membership]:
-    """Everyone of the organization (filters by owner)."""
-    return (
-        Membership.objects.filter(organization=organization)
-        .select_related("user")
-        .order_by("user__username")
-    )
+# Who works the review (and resolves flags): on every interface.
+REVIEWERS = frozenset({Role.ACCOUNT_MANAGER, Role.ADMIN, Role.FINANCE})
 
 
 def reviewer_choices(*, organization: Organization) -> QuerySet[Membership]:
@@ -95,10 +44,17 @@ def review_queue_current(
     *, organization: Organization, now: datetime.datetime | None = None
 ) -> ReviewQueue | None:
     """The queue of the organization's current week, if it was built."""
-    week = week_start_for(organization, now)
+    week = organization_week_start(organization, now)
     return review_queue_list(organization=organization).filter(week_start=week).first()
 
 
+def review_queue_due(*, organization: Organization, now: datetime.datetime | None = None) -> bool:
+    """Whether the organization's current week has no queue yet."""
+    week = organization_week_start(organization, now)
+    return not ReviewQueue.objects.filter(organization=organization, week_start=week).exists()
+
+
+# --- review items -------------------------------------------------------------------
 def review_item_list(
     *,
     organization: Organization,
@@ -142,6 +98,20 @@ def review_item_list(
 
 def review_item_get(*, organization: Organization, pk: int) -> ReviewItem | None:
     return review_item_list(organization=organization).filter(pk=pk).first()
+
+
+def review_item_flags(item: ReviewItem) -> QuerySet[ExceptionFlag]:
+    """The open flags an open-flag item stands for: its client's open flags
+    of its kind, up to the latest one it counts."""
+    if item.kind != ReviewItem.Kind.OPEN_FLAG or not item.flag_id:
+        return ExceptionFlag.objects.none()
+    return ExceptionFlag.objects.filter(
+        organization=item.organization_id,
+        client=item.client_id,
+        kind=item.flag_kind,
+        status=ExceptionFlag.Status.OPEN,
+        pk__lte=item.flag_id,
+    )
 
 
 @dataclass(frozen=True)
@@ -189,48 +159,4 @@ def review_counts(*, queue: ReviewQueue, membership: Membership) -> ReviewCounts
         open=sum(k.open for k in kinds),
         total=sum(k.total for k in kinds),
         mine=sum(row["mine"] for row in by_kind.values()),
-    )
-
-
-# --- navigation ---------------------------------------------------------------------
-def nav_counts(*, membership: Membership, now: datetime.datetime | None = None) -> dict[str, int]:
-    """What waits for this member, in one query of three counted subqueries:
-
-    - ``flags``: open flags they own (admins: every open flag);
-    - ``scope_checks``: open scope checks where they are the account manager
-      (admins: every open one);
-    - ``review``: open items of the current week's queue they own (admins and
-      finance: every open item). Developers do not work the review: 0."""
-    organization = membership.organization
-    role = membership.role
-    flags = ExceptionFlag.objects.filter(
-        organization=organization, status=ExceptionFlag.Status.OPEN
-    )
-    if role not in SEES_ALL_FLAGS:
-        flags = flags.filter(owner=membership)
-    checks = scope_check_queue(membership=membership)  # the queue page's own rule
-    items = ReviewItem.objects.filter(
-        organization=organization,
-        queue__organization=organization,
-        queue__week_start=week_start_for(organization, now),
-        status=ReviewItem.Status.OPEN,
-    )
-    if role not in SEES_ALL_REVIEW:
-        items = items.filter(owner=membership)
-    if role not in REVIEWERS:
-        items = items.none()
-
-    def counted(queryset) -> Coalesce:
-        return Coalesce(
-            Subquery(
-                queryset.order_by().values("organization").annotate(n=Count("pk")).values("n")[:1],
-                output_field=IntegerField(),
-            ),
-            0,
-        )
-
-    return (
-        Organization.objects.filter(pk=organization.pk)
-        .values(flags=counted(flags), scope_checks=counted(checks), review=counted(items))
-        .get()
     )

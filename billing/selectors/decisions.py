@@ -1,28 +1,16 @@
-"""Reads of billing decisions, scope checks and the decision log.
+"""Reads of billing decisions, the decision log and the billing beside a
+ticket (the developer's prompt)."""
 
-Each selector filters by organization explicitly and joins what its page or
-endpoint shows, so the number of queries stays the same whatever the number
-of rows.
-"""
-
-import datetime
 from dataclasses import dataclass, field
 
 from django.db.models import QuerySet
-from django.utils import timezone
 
 from clients.models import Client
-from msops.tenancy.models import Membership, Organization, Role
+from msops.tenancy.models import Membership, Organization
 from tickets.models import BillingMoment, Classification, Ticket
 
-from .models import BillingDecision, DecisionLogEntry, ScopeCheck
-
-# Who sees every open scope check in the queue, not only their clients'.
-SEES_ALL_SCOPE_CHECKS = frozenset({Role.ADMIN})
-
-
-def _id(value) -> int | None:
-    return getattr(value, "pk", value)
+from ..models import BillingDecision, DecisionLogEntry, ScopeCheck
+from .scope_checks import scope_check_list
 
 
 # --- decisions --------------------------------------------------------------------
@@ -47,11 +35,11 @@ def decision_list(
         .order_by("-decided_at", "-pk")
     )
     if ticket:
-        queryset = queryset.filter(ticket_id=_id(ticket))
+        queryset = queryset.filter(ticket=ticket)
     if classification:
         queryset = queryset.filter(classification=classification)
     if decided_by:
-        queryset = queryset.filter(decided_by_id=_id(decided_by))
+        queryset = queryset.filter(decided_by=decided_by)
     if overrides_rule is not None:
         queryset = queryset.filter(overrides_rule=overrides_rule)
     return queryset
@@ -59,54 +47,6 @@ def decision_list(
 
 def decision_get(*, organization: Organization, pk: int) -> BillingDecision | None:
     return decision_list(organization=organization).filter(pk=pk).first()
-
-
-# --- scope checks -----------------------------------------------------------------
-def scope_check_list(
-    *,
-    organization: Organization,
-    status: str | list[str] | tuple | None = None,
-    account_manager: Membership | int | None = None,
-    ticket: Ticket | int | None = None,
-) -> QuerySet[ScopeCheck]:
-    """Scope checks, oldest first, with the ticket, its client and the people."""
-    queryset = (
-        ScopeCheck.objects.filter(organization=organization)
-        .select_related(
-            "ticket__client",
-            "requested_by__user",
-            "account_manager__user",
-            "decided_by__user",
-        )
-        .order_by("created_at", "pk")
-    )
-    if status:
-        statuses = [status] if isinstance(status, str) else list(status)
-        queryset = queryset.filter(status__in=statuses)
-    if account_manager:
-        queryset = queryset.filter(account_manager_id=_id(account_manager))
-    if ticket:
-        queryset = queryset.filter(ticket_id=_id(ticket))
-    return queryset
-
-
-def scope_check_get(*, organization: Organization, pk: int) -> ScopeCheck | None:
-    return scope_check_list(organization=organization).filter(pk=pk).first()
-
-
-def scope_check_queue(*, membership: Membership) -> QuerySet[ScopeCheck]:
-    """The open scope checks waiting on this person, oldest first: an account
-    manager's own clients' checks; an admin's: every open check."""
-    queryset = scope_check_list(
-        organization=membership.organization, status=ScopeCheck.OPEN_STATUSES
-    )
-    if membership.role not in SEES_ALL_SCOPE_CHECKS:
-        queryset = queryset.filter(account_manager=membership)
-    return queryset
-
-
-def scope_check_age(check: ScopeCheck, now: datetime.datetime | None = None) -> datetime.timedelta:
-    return (now or timezone.now()) - check.created_at
 
 
 # --- decision log -----------------------------------------------------------------
@@ -123,7 +63,7 @@ def decision_log_list(
         .order_by("-created_at", "-pk")
     )
     if client:
-        queryset = queryset.filter(client_id=_id(client))
+        queryset = queryset.filter(client=client)
     if kind:
         queryset = queryset.filter(kind=kind)
     return queryset

@@ -4,6 +4,9 @@ reason and an owner (the client's account manager unless set).
 Built set-based (one INSERT … SELECT … ON CONFLICT DO NOTHING per kind) into
 the queue of the organization's current week, in its own timezone and week
 start. Building twice changes nothing; items already resolved stay resolved.
+Resolving items and flags, and giving an item to someone else, are here too;
+the reads (queues, items, who works the review) are in
+billing/selectors/review.py.
 """
 
 import datetime
@@ -11,29 +14,22 @@ from dataclasses import dataclass
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection, transaction
-from django.db.models import Exists, OuterRef, QuerySet
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from clients.models import Client, RequestType
-from msops.tenancy.models import Membership, Organization, Role
+from msops.sql import adapt, concat, table, text_constant
+from msops.tenancy.models import Membership, Organization
+from msops.timezones import organization_week_start
 from tickets.models import Ticket, TimeEntry
 
-from .flags import _adapt, _concat, _t
-from .models import BillingDecision, ExceptionFlag, ReviewItem, ReviewQueue, ScopeCheck
+from ..models import BillingDecision, ExceptionFlag, ReviewItem, ReviewQueue, ScopeCheck
+from ..selectors.review import REVIEWERS, review_item_flags
 
 CATCH_ALL_SHARE = 25  # % of a client's tickets in 30 days under catch-all types
 CATCH_ALL_MIN_TICKETS = 4
-REVIEWERS = frozenset({Role.ACCOUNT_MANAGER, Role.ADMIN, Role.FINANCE})
 # Flags the review shows as kinds of their own (time without a decision, catch-all use).
 FLAGS_REVIEWED_ELSEWHERE = (ExceptionFlag.Kind.NO_DECISION, ExceptionFlag.Kind.CATCH_ALL)
-
-
-def week_start_for(
-    organization: Organization, now: datetime.datetime | None = None
-) -> datetime.date:
-    """The first day of the organization's current week, in its timezone."""
-    local = timezone.localtime(now or timezone.now(), organization.tzinfo).date()
-    return local - datetime.timedelta(days=(local.weekday() - organization.week_start) % 7)
 
 
 @dataclass(frozen=True)
@@ -48,18 +44,13 @@ ITEM_COLUMNS = (
 )
 
 
-def _sql_text(text: str) -> str:
-    """A constant for an SQL string literal in a statement that takes parameters."""
-    return str(text).replace("'", "''").replace("%", "%%")
-
-
 def _selects(organization: Organization, queue: ReviewQueue, now: datetime.datetime):
     """(kind, SELECT of the items of that kind that are unresolved now, params).
     Each SELECT gives the columns of ITEM_COLUMNS, its subject key named
     ``subject_key``."""
     ticket, client, flag, check, entry, rtype, decision = (
-        _t(Ticket), _t(Client), _t(ExceptionFlag), _t(ScopeCheck), _t(TimeEntry),
-        _t(RequestType), _t(BillingDecision),
+        table(Ticket), table(Client), table(ExceptionFlag), table(ScopeCheck), table(TimeEntry),
+        table(RequestType), table(BillingDecision),
     )  # fmt: skip
     org, qid = organization.pk, queue.pk
     none = "CAST(NULL AS BIGINT)"  # typed, so a CTE over the SELECT keeps the column types
@@ -69,21 +60,22 @@ def _selects(organization: Organization, queue: ReviewQueue, now: datetime.datet
         f"COALESCE((SELECT d.reason FROM {decision} d WHERE d.ticket_id = t.id"
         " ORDER BY d.decided_at DESC, d.id DESC LIMIT 1), '')"
     )
-    ticket_key = _concat("'ticket:'", "t.id")
-    client_key = _concat("'client:'", "c.id")
-    check_key = _concat("'check:'", "s.id")
-    group_key = _concat("'flags:'", "COALESCE(CAST(g.client_id AS TEXT), '-')", "':'", "g.kind")
-    unclear = _concat("'#'", "t.number", "' decided unclear: '", latest_reason)
-    waiting = _concat(
+    ticket_key = concat("'ticket:'", "t.id")
+    client_key = concat("'client:'", "c.id")
+    check_key = concat("'check:'", "s.id")
+    group_key = concat("'flags:'", "COALESCE(CAST(g.client_id AS TEXT), '-')", "':'", "g.kind")
+    unclear = concat("'#'", "t.number", "' decided unclear: '", latest_reason)
+    waiting = concat(
         "'Scope check on #'", "t.number", "' waiting since '", "CAST(s.created_at AS DATE)"
     )
-    undecided = _concat("'#'", "t.number", "': '", "u.minutes", "' min logged without a decision'")
-    catch_all = _concat(
+    undecided = concat("'#'", "t.number", "': '", "u.minutes", "' min logged without a decision'")
+    catch_all = concat(
         "u.catch_all", "' of '", "u.total", "' tickets in 30 days under a catch-all type'"
     )
-    no_notes = _concat("c.name", "' has no billing notes for the people doing the work'")
+    no_notes = concat("c.name", "' has no billing notes for the people doing the work'")
     labels = " ".join(
-        f"WHEN '{value}' THEN '{_sql_text(label)}'" for value, label in ExceptionFlag.Kind.choices
+        f"WHEN '{value}' THEN '{text_constant(label)}'"
+        for value, label in ExceptionFlag.Kind.choices
     )
     # One flag: what it is and its detail; several: what they are and how many.
     group_reason = (
@@ -176,7 +168,7 @@ def review_queue_build(
     flags page, a scope check answered, a decision made), so the queue holds
     exactly what is still unresolved. Items people resolved stay resolved."""
     now = now or timezone.now()
-    week = week_start_for(organization, now)
+    week = organization_week_start(organization, now)
     with transaction.atomic():
         queue, fresh = ReviewQueue.objects.get_or_create(organization=organization, week_start=week)
         created = 0
@@ -185,7 +177,7 @@ def review_queue_build(
                 for sql, sql_params in _build_statements(
                     organization, queue, now, kind, select, params, rebuild=not fresh
                 ):
-                    cursor.execute(sql, [_adapt(p) for p in sql_params])
+                    cursor.execute(sql, [adapt(p) for p in sql_params])
                 created += max(cursor.rowcount, 0)  # the last statement inserts
         ReviewQueue.objects.filter(pk=queue.pk).update(built_at=now)
     queue.refresh_from_db()
@@ -199,7 +191,7 @@ def _build_statements(organization, queue, now, kind, select, params, *, rebuild
     to its latest flags (reopening it when flags were raised since it was
     resolved). On PostgreSQL in one statement, which reads what is unresolved
     once and inserts only subjects the queue lacks."""
-    item = _t(ReviewItem)
+    item = table(ReviewItem)
     insert = (
         f"INSERT INTO {item} ({ITEM_COLUMNS}) {{select}}"
         " ON CONFLICT (organization_id, queue_id, kind, subject_key) DO NOTHING"
@@ -249,12 +241,6 @@ def _build_statements(organization, queue, now, kind, select, params, *, rebuild
     return [(both, [*cte_params, organization.pk, queue.pk, kind])]
 
 
-def review_queue_due(*, organization: Organization, now: datetime.datetime | None = None) -> bool:
-    """Whether the organization's current week has no queue yet."""
-    week = week_start_for(organization, now)
-    return not ReviewQueue.objects.filter(organization=organization, week_start=week).exists()
-
-
 def _require_reviewer(actor: Membership, organization_id: int) -> None:
     if actor is None or actor.organization_id != organization_id:
         raise ValidationError({"actor": "Only a member of this organization can do this."})
@@ -270,20 +256,6 @@ def _mark_resolved(obj, *, actor: Membership, note: str, note_field: str, now) -
     obj.save(update_fields=["status", "resolved_at", "resolved_by", note_field])
 
 
-def item_flags(item: ReviewItem) -> QuerySet[ExceptionFlag]:
-    """The open flags an open-flag item stands for: its client's open flags
-    of its kind, up to the latest one it counts."""
-    if item.kind != ReviewItem.Kind.OPEN_FLAG or not item.flag_id:
-        return ExceptionFlag.objects.none()
-    return ExceptionFlag.objects.filter(
-        organization=item.organization_id,
-        client=item.client_id,
-        kind=item.flag_kind,
-        status=ExceptionFlag.Status.OPEN,
-        pk__lte=item.flag_id,
-    )
-
-
 @transaction.atomic
 def review_item_resolve(*, item: ReviewItem, actor: Membership, note: str = "") -> ReviewItem:
     """Resolve a review item with who, when and a note. An item about open
@@ -297,7 +269,7 @@ def review_item_resolve(*, item: ReviewItem, actor: Membership, note: str = "") 
         raise ValidationError("This item is already resolved.")
     now, note = timezone.now(), (note or "").strip()
     _mark_resolved(current, actor=actor, note=note, note_field="note", now=now)
-    item_flags(current).update(
+    review_item_flags(current).update(
         status=ExceptionFlag.Status.RESOLVED,
         resolved_at=now,
         resolved_by=actor,

@@ -1,0 +1,33 @@
+"""Building blocks of the set-based SQL the jobs run (exception flags, the
+weekly review): quoted table names, string concatenation, string constants
+and parameters adapted for a raw cursor."""
+
+import datetime
+
+from django.db import connection
+
+
+def table(model) -> str:
+    """The model's table name, quoted for the current database."""
+    return connection.ops.quote_name(model._meta.db_table)
+
+
+def concat(*parts: str) -> str:
+    """SQL string concatenation of expressions (casts numbers to text)."""
+    cast = "CAST({} AS TEXT)"
+    return " || ".join(cast.format(p) if not p.startswith("'") else p for p in parts)
+
+
+def text_constant(text: str) -> str:
+    """A constant for an SQL string literal in a statement that takes parameters."""
+    return str(text).replace("'", "''").replace("%", "%%")
+
+
+def adapt(value):
+    """A parameter for a raw cursor: dates and datetimes as the database wants them."""
+    ops = connection.ops
+    if isinstance(value, datetime.datetime):
+        return ops.adapt_datetimefield_value(value)
+    if isinstance(value, datetime.date):
+        return ops.adapt_datefield_value(value)
+    return value
