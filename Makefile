@@ -39,6 +39,12 @@ test: install
 	DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} REDIS_URL=$${REDIS_URL:-$(TEST_REDIS_URL)} \
 	DEBUG=0 SECURE_SSL_REDIRECT=0 SECRET_KEY=test-only-secret-key-not-for-production \
 	$(PY) -m pytest $(PYTEST_ARGS)
+	@# Billing meaning and the rule/SQL agreement again on SQLite (the embedded default's path).
+	@if [ -z "$(PYTEST_ARGS)" ]; then \
+	DATABASE_URL=sqlite:///$(CURDIR)/var/test-sqlite.sqlite3 REDIS_URL=$${REDIS_URL:-$(TEST_REDIS_URL)} \
+	DEBUG=0 SECURE_SSL_REDIRECT=0 SECRET_KEY=test-only-secret-key-not-for-production \
+	$(PY) -m pytest -q -p no:cacheprovider tests/billing/test_rule_agreement.py \
+	tests/billing/test_forward_meaning.py; fi
 
 lint: install
 	$(PY) -m ruff check .

@@ -145,3 +145,23 @@ class ClientAnswerForm(forms.Form):
         choices=[(APPROVE, "Approve"), (DECLINE, "Decline")],
         error_messages={"required": "Approve or decline."},
     )
+
+
+class ReclassifyForm(forms.Form):
+    """Change the meaning earlier work already has: named entries, a reason."""
+
+    entries = forms.TypedMultipleChoiceField(coerce=int, choices=())
+    classification = forms.ChoiceField(
+        choices=[
+            (value, label)
+            for value, label in Classification.choices
+            if value != Classification.NEEDS_APPROVAL
+        ]
+    )
+    reason = forms.CharField(max_length=2000, widget=forms.Textarea(attrs={"rows": 2}))
+    write_off = forms.BooleanField(required=False, label="Write off (not billed)")
+    version = forms.IntegerField(widget=forms.HiddenInput)
+
+    def __init__(self, *args, entries=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["entries"].choices = [(entry.pk, str(entry.pk)) for entry in entries]

@@ -28,6 +28,7 @@ urlpatterns = [
         decisions.ticket_move_to_implementation,
         name="ticket_move_to_implementation",
     ),
+    path("tickets/<int:pk>/reclassify/", decisions.ticket_reclassify, name="ticket_reclassify"),
     path("after-the-fact/", decisions.after_the_fact, name="after_the_fact"),
     # A client's unusual decisions.
     path("clients/<int:pk>/decision-log/", decisions.decision_log, name="decision_log"),

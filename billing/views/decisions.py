@@ -29,7 +29,13 @@ from tickets.models import Classification, Ticket
 from tickets.services import ticket_update
 
 from .. import ticket_page
-from ..forms import AfterTheFactForm, DecisionForm, MoveToImplementationForm, TicketNoteForm
+from ..forms import (
+    AfterTheFactForm,
+    DecisionForm,
+    MoveToImplementationForm,
+    ReclassifyForm,
+    TicketNoteForm,
+)
 from ..models import DecisionLogEntry
 from ..selectors.decisions import decision_log_client, decision_log_list
 from ..services import (
@@ -37,6 +43,7 @@ from ..services import (
     ScopeCheckRequest,
     TicketConflict,
     decision_record,
+    entries_reclassify,
     ticket_mark_change_request,
     ticket_mark_out_of_scope,
     work_log_after_the_fact,
@@ -121,6 +128,43 @@ def ticket_decide(request: HttpRequest, org: str, pk: int) -> HttpResponse:
         text += " The account manager has been asked to approve."
     messages.success(request, text)
     return _prompt_answer(request, org, _ticket_or_404(request, pk))
+
+
+@require_POST
+def ticket_reclassify(request: HttpRequest, org: str, pk: int) -> HttpResponse:
+    """Reclassify named earlier entries of the ticket, with a reason (the one
+    way to change meaning an earlier decision gave). Back to the ticket page,
+    with what was done or what is missing."""
+    membership = require_role(request, *DECIDERS)
+    ticket = _ticket_or_404(request, pk)
+    entries = list(
+        ticket_selectors.time_entry_list(organization=request.organization, ticket=ticket)
+    )
+    form = ReclassifyForm(request.POST, entries=entries)
+    errors: list[str] = []
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            entries_reclassify(
+                ticket=ticket,
+                actor=membership,
+                entries=data["entries"],
+                classification=data["classification"],
+                reason=data["reason"],
+                version=data["version"],
+                write_off=data["write_off"],
+            )
+        except TicketConflict:
+            errors.append("The ticket changed meanwhile: check it and reclassify again.")
+        except ValidationError as error:
+            errors += [m for messages_ in error.message_dict.values() for m in messages_]
+        else:
+            messages.success(request, f"Reclassified {len(data['entries'])} entries.")
+    else:
+        errors += [f"{name}: {m}" for name, field in form.errors.items() for m in field]
+    if errors:
+        messages.error(request, "Nothing was reclassified. " + " ".join(errors))
+    return redirect(_ticket_url(org, ticket) + "#time-entries")
 
 
 def _note_action(request: HttpRequest, org: str, pk: int, *, prefix: str, service, done: str):

@@ -25,6 +25,7 @@ ROUTES: dict[str, Route] = {
     "api:billing-decision-list": collection(),
     "api:billing-decision-detail": obj(pk="decision"),
     "api:billing-decision-reclassify": collection(),
+    "billing:ticket_reclassify": obj(pk="ticket"),
     "api:scope-check-list": collection(),
     "api:scope-check-detail": obj(pk="scope_check"),
     "api:scope-check-approve": obj(pk="scope_check"),

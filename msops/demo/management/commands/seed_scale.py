@@ -19,6 +19,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 from django_scopes import scopes_disabled
 
+from billing.models import BillingDecision, EntryPortion
 from clients.models import (
     Client,
     Contract,
@@ -29,7 +30,6 @@ from clients.models import (
     SLATarget,
     Treatment,
 )
-from billing.models import BillingDecision, EntryPortion
 from msops.tenancy.models import Membership, Organization, Role
 from tickets.models import Ticket, TimeEntry
 
@@ -312,7 +312,6 @@ class Command(BaseCommand):
                 """,  # noqa: S608 - table names from models, values as parameters
                 ids,
             )
-
 
     def _portions(self, orgs) -> None:
         """One portion per generated entry: its status, the ticket's latest
