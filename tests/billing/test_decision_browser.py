@@ -140,7 +140,8 @@ def test_a_developer_answers_the_prompt_and_logs_time(http_live_server, practice
     page.locator("#billing-prompt").get_by_test_id("decide-unclear").click()
     expect(page.locator("#billing-prompt")).to_contain_text("Decided: unclear.")
     expect(page.get_by_test_id("decision-conflict")).to_have_count(0)
-    expect(page.get_by_test_id("time-entry")).to_contain_text("Unclear")
+    # Decisions apply forward: the 0:30 already decided keeps its meaning.
+    expect(page.get_by_test_id("time-entry")).to_contain_text("Included")
     assert page.evaluate("window.__sameDocument === true"), "the page was reloaded"
 
     ticket = stored_ticket(practice)
@@ -150,7 +151,7 @@ def test_a_developer_answers_the_prompt_and_logs_time(http_live_server, practice
         30,
     )
     with activate_organization(practice["organization"]):
-        assert TimeEntry.objects.get().billing_status == "unclear"
+        assert TimeEntry.objects.get().billing_status == "included"  # decided before: kept
         assert [d.classification for d in BillingDecision.objects.order_by("pk")] == [
             "included",
             "unclear",

@@ -136,7 +136,8 @@ def test_an_account_manager_edits_and_adds_scope_rules_in_place(http_live_server
     form.get_by_label("Request type").select_option(label="New feature")
     form.get_by_label("Treatment").select_option("needs_approval")
     form.get_by_role("button", name="Add rule").click()
-    expect(page.get_by_text("New feature — needs approval", exact=True)).to_be_visible()
+    # The new rule's row: its words, and since when it is in force.
+    expect(page.get_by_text("New feature — needs approval").first).to_be_visible()
     shot(page, "rule-added")
 
     assert page.evaluate("window.__sameDocument") is True  # all of it without a reload
