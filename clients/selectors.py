@@ -9,9 +9,9 @@ plain-words line of a rule comes from :func:`clients.rules.rule_in_plain_words`.
 import datetime
 from dataclasses import dataclass, field
 
-from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet, Subquery
-from django.utils import timezone
+from django.db.models import Count, Exists, OuterRef, Prefetch, QuerySet, Subquery
 
+from msops import timezones
 from msops.tenancy.models import Membership, Organization
 from msops.tenancy.roles import MANAGERS
 
@@ -25,19 +25,20 @@ from .models import (
     SLATarget,
     UnitCount,
 )
-from .rules import rule_in_plain_words
+from .rules import covers_q, rule_in_plain_words
 
 
 def organization_today(*, organization: Organization) -> datetime.date:
-    """Today in the organization's own timezone."""
-    return timezone.localdate(timezone=organization.tzinfo)
+    """Today in the organization's own timezone (``msops.timezones``)."""
+    return timezones.organization_today(organization)
 
 
 # --- clients ----------------------------------------------------------------
 def _contracts_in_force(organization: Organization, on: datetime.date) -> QuerySet[Contract]:
-    return Contract.objects.filter(
-        organization=organization, client=OuterRef("pk"), starts_on__lte=on
-    ).filter(Q(ends_on__isnull=True) | Q(ends_on__gte=on))
+    """The client's covering contracts (``rules.covers_q``), for a subquery."""
+    return Contract.objects.filter(organization=organization, client=OuterRef("pk")).filter(
+        covers_q(on)
+    )
 
 
 def client_list(
