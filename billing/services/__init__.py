@@ -2,7 +2,8 @@
 transition and time entry write with billing meaning goes through here —
 pages, API, admin, commands and tasks alike:
 
-- ``decisions`` — decisions that apply forward, reclassification, after-the-fact work;
+- ``decisions`` — decisions that apply forward, reclassification;
+- ``after_the_fact`` — work already done becomes a ticket, its time and its decision;
 - ``time_entries`` — log, correct, move and remove time, with the meaning of each minute;
 - ``scope_checks`` — approve, reject, ask the client, the client's answer;
 - ``client_link`` — the client's signed, single-use link;
@@ -12,6 +13,7 @@ pages, API, admin, commands and tasks alike:
 from tickets.services import LoggedTime, TicketConflict, moment_raise
 
 from ._common import APPROVERS, DECIDERS, flags_check_soon, portion_status
+from .after_the_fact import NO_APPROVAL_AFTER_THE_FACT, work_log_after_the_fact
 from .client_link import (
     CLIENT_LINK_SALT,
     ClientLinkError,
@@ -19,14 +21,7 @@ from .client_link import (
     scope_check_client_link,
     scope_check_from_link,
 )
-from .decisions import (
-    NO_APPROVAL_AFTER_THE_FACT,
-    ScopeCheckRequest,
-    decision_record,
-    decision_rule,
-    entries_reclassify,
-    work_log_after_the_fact,
-)
+from .decisions import ScopeCheckRequest, decision_record, decision_rule, entries_reclassify
 from .moments import ticket_mark_change_request, ticket_mark_out_of_scope
 from .scope_checks import (
     scope_check_approve,

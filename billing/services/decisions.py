@@ -6,11 +6,10 @@
   scope check; unusual calls are logged.
 - :func:`entries_reclassify` — the one way to change the meaning earlier work
   already has: named entries, a reason, a line in the decision log.
-- :func:`work_log_after_the_fact` — work already done becomes a ticket, its
-  entry and its first decision, judged by the rule of its work date.
+
+Work logged after the fact is in ``after_the_fact``.
 """
 
-import datetime
 from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
@@ -18,26 +17,23 @@ from django.db import transaction
 from django.db.models import F, Max
 from django.utils import timezone
 
-from clients.models import Client, Priority, RequestType, Treatment
+from clients.models import Treatment
 from clients.rules import AppliedRule
-from msops.tenancy.models import Membership, Organization
+from msops.mail import notify
+from msops.tenancy.models import Membership
 from tickets.models import BillingMoment, Classification, Ticket, TimeEntry
 from tickets.selectors import ticket_rule
 from tickets.services import (
     TicketConflict,
     organization_today,
-    ticket_open,
-    validate_ticket_opening,
-    validate_time,
 )
 
 from ..models import BillingDecision, DecisionLogEntry, EntryPortion, ScopeCheck
-from ..notifications import notify
 from ._common import DECIDERS, flags_check_soon, hm, require_role
-from .time_entries import portions_give_meaning, time_entry_log, waiting_portions
+from .time_entries import portions_give_meaning, waiting_portions
 
-NO_APPROVAL_AFTER_THE_FACT = (
-    "Work already done can't wait for approval: choose billable, included or unclear, and say why."
+WORK_DONE_CANT_WAIT = (
+    "Work already done can't wait for approval: choose billable, included or unclear."
 )
 
 
@@ -98,6 +94,34 @@ def _log(*, kind, ticket: Ticket, decision, actor, summary: str, reason: str, ch
         actor=actor,
         summary=summary[:300],
         reason=reason,
+    )
+
+
+def _decision_create(
+    *,
+    ticket: Ticket,
+    actor: Membership,
+    applied: AppliedRule,
+    classification: str,
+    reason: str,
+    written_off: bool,
+    **fields,
+) -> BillingDecision:
+    """The decision row, with the rule and terms it was made under."""
+    return BillingDecision.objects.create(
+        organization_id=ticket.organization_id,
+        ticket=ticket,
+        classification=classification,
+        suggested_classification=applied.suggested_classification,
+        reason=reason,
+        decided_by=actor,
+        scope_rule=applied.rule,
+        contract_revision=applied.revision,
+        treatment=applied.treatment,
+        rule_in_words=applied.in_plain_words[:300],
+        rule_on=applied.on,
+        written_off=written_off,
+        **fields,
     )
 
 
@@ -186,21 +210,15 @@ def decision_record(
             organization=org_id, ticket=current, status=BillingMoment.Status.OPEN
         ).order_by("created_at")
     )
-    decision = BillingDecision.objects.create(
-        organization_id=org_id,
+    decision = _decision_create(
         ticket=current,
-        moment=moment or (open_moments[0] if open_moments else None),
+        actor=actor,
+        applied=applied,
         classification=classification,
-        suggested_classification=suggested,
         reason=reason,
-        decided_by=actor,
-        scope_rule=applied.rule,
-        contract_revision=applied.revision,
-        treatment=applied.treatment,
-        rule_in_words=applied.in_plain_words[:300],
-        rule_on=applied.on,
-        overrides_rule=overrides,
         written_off=write_off,
+        moment=moment or (open_moments[0] if open_moments else None),
+        overrides_rule=overrides,
         scope_check=answers,
     )
     BillingMoment.objects.filter(organization=org_id, pk__in=[m.pk for m in open_moments]).update(
@@ -260,9 +278,7 @@ def entries_reclassify(
     if classification not in Classification.values:
         errors["classification"] = "Choose included, billable or unclear."
     elif classification == Classification.NEEDS_APPROVAL:
-        errors["classification"] = (
-            "Work already done can't wait for approval: choose billable, included or unclear."
-        )
+        errors["classification"] = WORK_DONE_CANT_WAIT
     if not reason:
         errors["reason"] = "Say why the earlier work means something else now."
     ids = {getattr(entry, "pk", entry) for entry in entries or []}
@@ -284,19 +300,12 @@ def entries_reclassify(
     on = max(entry.work_date for entry in chosen)
     applied = ticket_rule(ticket=current, on=on)
     write_off = write_off or writes_off(classification=classification, rule=applied)
-    decision = BillingDecision.objects.create(
-        organization_id=org_id,
+    decision = _decision_create(
         ticket=current,
+        actor=actor,
+        applied=applied,
         classification=classification,
-        suggested_classification=applied.suggested_classification,
         reason=reason,
-        decided_by=actor,
-        scope_rule=applied.rule,
-        contract_revision=applied.revision,
-        treatment=applied.treatment,
-        rule_in_words=applied.in_plain_words[:300],
-        rule_on=on,
-        overrides_rule=False,
         written_off=write_off,
         reclassification=True,
     )
@@ -362,79 +371,3 @@ def scope_check_open(
             ),
         )
     return check
-
-
-@transaction.atomic
-def work_log_after_the_fact(
-    *,
-    organization: Organization,
-    actor: Membership,
-    client: Client,
-    request_type: RequestType,
-    title: str,
-    minutes: int,
-    work_date: datetime.date,
-    source: str,
-    classification: str = "",
-    reason: str = "",
-    notes: str = "",
-) -> BillingDecision:
-    """The real process under pressure: work already done (a direct message,
-    a phone call) becomes a ticket, its time entry and its first decision in
-    one step, judged by the rule in force on the work date. Without a
-    classification the rule's suggestion is taken."""
-    require_role(actor, DECIDERS, organization.pk)
-    opened_at = timezone.now()
-    # Every field's problem at once (the services below check again).
-    errors: dict[str, list[str]] = {}
-    for check in (
-        lambda: validate_ticket_opening(
-            organization=organization,
-            opened_by=actor,
-            client=client,
-            request_type=request_type,
-            title=title,
-            priority=Priority.NORMAL,
-            source=source,
-            assignee=actor,
-            opened_at=opened_at,
-        ),
-        lambda: validate_time(organization=organization, work_date=work_date, minutes=minutes),
-    ):
-        try:
-            check()
-        except ValidationError as error:
-            for name, messages in error.message_dict.items():
-                errors.setdefault(name, []).extend(messages)
-    if classification and classification not in Classification.values:
-        errors["classification"] = ["Choose included, billable or unclear."]
-    elif classification == Classification.NEEDS_APPROVAL:
-        errors["classification"] = [NO_APPROVAL_AFTER_THE_FACT]
-    if errors:
-        raise ValidationError(errors)
-    ticket = ticket_open(
-        organization=organization,
-        opened_by=actor,
-        client=client,
-        request_type=request_type,
-        title=title,
-        description=notes,
-        source=source,
-        assignee=actor,
-        opened_at=opened_at,
-    )
-    suggested = ticket_rule(ticket=ticket, on=work_date).suggested_classification
-    classification = classification or suggested
-    if classification == Classification.NEEDS_APPROVAL:
-        raise ValidationError({"classification": NO_APPROVAL_AFTER_THE_FACT})
-    time_entry_log(
-        ticket=ticket, person=actor, work_date=work_date, minutes=minutes, notes=notes or title
-    )
-    ticket.refresh_from_db()
-    return decision_record(
-        ticket=ticket,
-        actor=actor,
-        classification=classification,
-        version=ticket.version,
-        reason=reason,
-    )

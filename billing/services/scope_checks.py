@@ -11,11 +11,11 @@ from django.core.validators import validate_email
 from django.db import transaction
 from django.utils import timezone
 
+from msops.mail import notify
 from msops.tenancy.models import Membership
 from tickets.models import Classification, Ticket
 
 from ..models import BillingDecision, DecisionLogEntry, ScopeCheck
-from ..notifications import notify
 from ._common import APPROVERS, hm, require_role
 from .client_link import (
     CLIENT_LINK_DAYS,
