@@ -73,7 +73,9 @@ def ticket_ctes() -> str:
         " AND e.organization_id = t.organization_id), %s) AS d"
         f" FROM {tb['ticket']} t WHERE t.organization_id = %s {{where}}),"
         f" x1 AS (SELECT x0.*, {contract} AS kid FROM x0),"
-        f" x2 AS (SELECT x1.*, {rule} AS rid FROM x1),"
+        # Materialized: each ticket's latest work date, contract and rule in force
+        # are looked up once, not again wherever the outer query reads them.
+        f" x2 AS {materialized}(SELECT x1.*, {rule} AS rid FROM x1),"
         " x AS (SELECT x2.id, x2.organization_id, x2.kid AS contract_id, x2.client_id,"
         " c.account_manager_id AS owner_id, x2.logged_minutes AS logged,"
         f" {EXPECTED_MINUTES_SQL} AS expected, {APPROVAL_THRESHOLD_SQL} AS threshold,"
