@@ -135,7 +135,7 @@ def test_the_page_shows_the_reask_factor_and_the_rate_for_work_outside_any_contr
     login, developer, org, contract
 ):
     page = login(developer).get(url("client_detail", org, pk=contract.client_id)).content.decode()
-    assert "every ×3 of the expected time" in page
+    assert "the expected time, then each ×3 more" in page
     assert "Work outside any contract is billed at EUR 150.00/h." in page
 
 
