@@ -23,7 +23,14 @@ from msops.tenancy.models import Membership, Organization
 from msops.timezones import organization_week_start
 from tickets.models import Ticket, TimeEntry
 
-from ..models import BillingDecision, ExceptionFlag, ReviewItem, ReviewQueue, ScopeCheck
+from ..models import (
+    BillingDecision,
+    EntryPortion,
+    ExceptionFlag,
+    ReviewItem,
+    ReviewQueue,
+    ScopeCheck,
+)
 from ..selectors.review import REVIEWERS, review_item_flags
 
 CATCH_ALL_SHARE = 25  # % of a client's tickets in 30 days under catch-all types
@@ -48,9 +55,9 @@ def _selects(organization: Organization, queue: ReviewQueue, now: datetime.datet
     """(kind, SELECT of the items of that kind that are unresolved now, params).
     Each SELECT gives the columns of ITEM_COLUMNS, its subject key named
     ``subject_key``."""
-    ticket, client, flag, check, entry, rtype, decision = (
+    ticket, client, flag, check, entry, rtype, decision, portion = (
         table(Ticket), table(Client), table(ExceptionFlag), table(ScopeCheck), table(TimeEntry),
-        table(RequestType), table(BillingDecision),
+        table(RequestType), table(BillingDecision), table(EntryPortion),
     )  # fmt: skip
     org, qid = organization.pk, queue.pk
     none = "CAST(NULL AS BIGINT)"  # typed, so a CTE over the SELECT keeps the column types
@@ -124,9 +131,12 @@ def _selects(organization: Organization, queue: ReviewQueue, now: datetime.datet
         f"SELECT %s, %s, '{ReviewItem.Kind.UNDECIDED_TIME}', {ticket_key} AS subject_key, t.id, t.client_id,"
         f" {none}, {none}, {undecided},"
         " c.account_manager_id, 'open', '', ''"
-        f" FROM (SELECT e.ticket_id, SUM(e.minutes) AS minutes FROM {entry} e"
-        "  WHERE e.organization_id = %s AND e.billing_status = 'undecided' AND NOT e.locked"
-        "  GROUP BY e.ticket_id) u"
+        # The minutes still waiting for a decision (an entry past a threshold
+        # has some that wait and some that don't).
+        f" FROM (SELECT p.ticket_id, SUM(p.minutes) AS minutes FROM {portion} p"
+        f"  JOIN {entry} e ON e.id = p.entry_id"
+        "  WHERE p.organization_id = %s AND p.status = 'undecided' AND NOT e.locked"
+        "  GROUP BY p.ticket_id) u"
         f" JOIN {ticket} t ON t.id = u.ticket_id JOIN {client} c ON c.id = t.client_id"
         " WHERE t.organization_id = %s",
         [org, qid, org, org],

@@ -11,7 +11,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import Sum
 
 from billing.flags import flags_check_ticket, flags_sweep
-from billing.models import DecisionLogEntry, EntryPortion, ExceptionFlag, ScopeCheck
+from billing.models import DecisionLogEntry, EntryPortion, ExceptionFlag, ReviewItem, ScopeCheck
 from billing.services import (
     ScopeCheckRequest,
     decision_record,
@@ -23,6 +23,7 @@ from billing.services import (
     time_entry_remove,
     work_log_after_the_fact,
 )
+from billing.services.review import review_queue_build
 from clients.models import Contract, Treatment
 from tests.factories import (
     ClientFactory,
@@ -394,3 +395,14 @@ def test_the_client_reads_what_the_developer_wrote(scoped, open_ticket, develope
     assert explanation.startswith("Adding a second mailbox export for the auditors")
     assert "New feature — needs approval" in explanation and "1:30 h" in explanation
     assert "Ticket title nobody should read" not in explanation
+
+
+def test_the_weekly_review_counts_only_the_minutes_still_waiting(
+    scoped, org, open_ticket, developer
+):
+    ticket = open_ticket()
+    decide(ticket, developer, "included")
+    log(ticket, developer, 90)  # 60 included + 30 past the expected time
+    review_queue_build(organization=org)
+    item = ReviewItem.objects.get(kind=ReviewItem.Kind.UNDECIDED_TIME, ticket=ticket)
+    assert f"#{ticket.number}: 30 min logged without a decision" in item.reason
