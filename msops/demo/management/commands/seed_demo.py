@@ -333,13 +333,16 @@ class Command(BaseCommand):
                     notes=rng.choice(
                         ["Investigated", "Fixed and tested", "Called the user", "Remote session"]
                     ),
-                    entered_at=timezone.make_aware(
-                        datetime.datetime.combine(
-                            work_date + datetime.timedelta(days=rng.choice([0, 0, 0, 1, 5])),
-                            datetime.time(17, 30),
-                        ),
-                        org.tzinfo,
-                    ).replace(microsecond=0)
+                    entered_at=min(  # never entered in the future
+                        now,
+                        timezone.make_aware(
+                            datetime.datetime.combine(
+                                work_date + datetime.timedelta(days=rng.choice([0, 0, 0, 1, 5])),
+                                datetime.time(17, 30),
+                            ),
+                            org.tzinfo,
+                        ).replace(microsecond=0),
+                    )
                     if work_date < today
                     else None,
                 )
