@@ -51,7 +51,7 @@ class TicketAdminForm(forms.ModelForm):
         cleaned = super().clean()
         if self.instance.pk is not None:
             organization = self.instance.organization
-            errors = _same_organization(cleaned, organization, "assignee")
+            errors = _same_organization(cleaned, organization, "assignee", "request_type")
             if not errors and "assignee" in self.changed_data:
                 check_assignee(errors, cleaned.get("assignee"), organization.pk)
             if errors:
@@ -106,8 +106,17 @@ class TicketAdmin(ServiceAdminMixin, TenantAdmin):
         "version",
         "updated_at",
     ]
-    fixed_after_opening = ["organization", "client", "request_type", "source", "opened_at"]
-    editable_after_opening = ["status", "priority", "phase", "assignee", "title", "description"]
+    fixed_after_opening = ["organization", "client", "source", "opened_at"]
+    # A corrected request type asks the ticket's billing question again (the service).
+    editable_after_opening = [
+        "status",
+        "priority",
+        "phase",
+        "assignee",
+        "title",
+        "description",
+        "request_type",
+    ]
 
     def get_readonly_fields(self, request, obj=None):
         if obj is None:

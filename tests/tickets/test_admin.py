@@ -7,7 +7,13 @@ from django.utils import timezone
 
 from msops.tenancy.models import Role
 from msops.tenancy.scoping import activate_organization
-from tests.factories import ClientFactory, MembershipFactory, TicketFactory, UserFactory
+from tests.factories import (
+    ClientFactory,
+    MembershipFactory,
+    RequestTypeFactory,
+    TicketFactory,
+    UserFactory,
+)
 from tests.tickets.helpers import count, fresh
 from tickets.models import BillingMoment, Ticket, TimeEntry
 
@@ -104,12 +110,38 @@ def test_changing_a_ticket_in_the_admin_goes_through_the_service(admin_client, o
             "status": "resolved",
             "phase": "investigation",
             "assignee": "",
+            "request_type": ticket.request_type_id,
         },
     )
     assert response.status_code == 302, response.content.decode()[:3000]
     stored = fresh(ticket)
     assert (stored.title, stored.status, stored.version) == ("Renamed", "resolved", 2)
     assert stored.resolved_at is not None
+
+
+def test_a_request_type_corrected_in_the_admin_asks_the_ticket_again(
+    admin_client, org, open_ticket
+):
+    ticket = open_ticket()
+    other = RequestTypeFactory(organization=org, name="Change request")
+    response = admin_client.post(
+        admin_url("ticket", "change", ticket.pk),
+        {
+            "title": ticket.title,
+            "description": "",
+            "priority": ticket.priority,
+            "status": ticket.status,
+            "phase": ticket.phase,
+            "assignee": "",
+            "request_type": other.pk,
+        },
+    )
+    assert response.status_code == 302, response.content.decode()[:3000]
+    with activate_organization(org):
+        assert fresh(ticket).request_type == other
+        assert BillingMoment.objects.filter(
+            ticket=ticket, kind=BillingMoment.Kind.REQUEST_TYPE_CHANGED
+        ).exists()
 
 
 def test_tickets_are_not_deleted_in_the_admin(admin_client, open_ticket):
