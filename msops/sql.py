@@ -18,6 +18,11 @@ def concat(*parts: str) -> str:
     return " || ".join(cast.format(p) if not p.startswith("'") else p for p in parts)
 
 
+def sql_list(values) -> str:
+    """Constants (model choices, never input) as an SQL list: ``'a', 'b'``."""
+    return ", ".join(f"'{value}'" for value in values)
+
+
 def text_constant(text: str) -> str:
     """A constant for an SQL string literal in a statement that takes parameters."""
     return str(text).replace("'", "''").replace("%", "%%")

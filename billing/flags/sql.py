@@ -4,7 +4,7 @@ inserted with, and binding a batch restriction into a statement."""
 from django.db import connection
 
 from clients.models import Client, Contract, ContractRevision, RequestType, ScopeRule
-from msops.sql import adapt, concat, table
+from msops.sql import adapt, concat, sql_list, table
 from msops.tenancy.models import Organization
 from tickets.models import Ticket, TimeEntry
 
@@ -51,10 +51,6 @@ def tables() -> dict[str, str]:
 
 def pg() -> bool:
     return connection.vendor == "postgresql"
-
-
-def sql_list(values) -> str:
-    return ", ".join(f"'{value}'" for value in values)
 
 
 def execute(sql: str, params: list) -> int:

@@ -18,10 +18,10 @@ from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from clients.models import Client, RequestType
-from msops.sql import adapt, concat, table, text_constant
+from msops.sql import adapt, concat, sql_list, table, text_constant
 from msops.tenancy.models import Membership, Organization
 from msops.timezones import organization_week_start
-from tickets.models import Ticket, TimeEntry
+from tickets.models import Classification, Ticket, TimeEntry
 
 from ..models import (
     BillingDecision,
@@ -96,7 +96,7 @@ def _selects(organization: Organization, queue: ReviewQueue, now: datetime.datet
         f" {none}, {none}, {unclear},"
         " c.account_manager_id, 'open', '', ''"
         f" FROM {ticket} t JOIN {client} c ON c.id = t.client_id"
-        " WHERE t.organization_id = %s AND t.classification = 'unclear'",
+        f" WHERE t.organization_id = %s AND t.classification = '{Classification.UNCLEAR}'",
         [org, qid, org],
     )
     yield (
@@ -105,7 +105,8 @@ def _selects(organization: Organization, queue: ReviewQueue, now: datetime.datet
         f" {none}, s.id, {waiting},"
         " COALESCE(s.account_manager_id, c.account_manager_id), 'open', '', ''"
         f" FROM {check} s JOIN {ticket} t ON t.id = s.ticket_id JOIN {client} c ON c.id = t.client_id"
-        " WHERE s.organization_id = %s AND s.status IN ('pending', 'awaiting_client') AND s.created_at < %s",
+        f" WHERE s.organization_id = %s AND s.status IN ({sql_list(ScopeCheck.OPEN_STATUSES)})"
+        " AND s.created_at < %s",
         [org, qid, org, stale_before],
     )
     yield (
@@ -135,7 +136,8 @@ def _selects(organization: Organization, queue: ReviewQueue, now: datetime.datet
         # has some that wait and some that don't).
         f" FROM (SELECT p.ticket_id, SUM(p.minutes) AS minutes FROM {portion} p"
         f"  JOIN {entry} e ON e.id = p.entry_id"
-        "  WHERE p.organization_id = %s AND p.status = 'undecided' AND NOT e.locked"
+        f"  WHERE p.organization_id = %s AND p.status = '{TimeEntry.BillingStatus.UNDECIDED}'"
+        "  AND NOT e.locked"
         "  GROUP BY p.ticket_id) u"
         f" JOIN {ticket} t ON t.id = u.ticket_id JOIN {client} c ON c.id = t.client_id"
         " WHERE t.organization_id = %s",
@@ -159,7 +161,8 @@ def _selects(organization: Organization, queue: ReviewQueue, now: datetime.datet
         f"SELECT %s, %s, '{ReviewItem.Kind.MISSING_BILLING_NOTES}', {client_key} AS subject_key, {none}, c.id,"
         f" {none}, {none}, {no_notes},"
         " c.account_manager_id, 'open', '', ''"
-        f" FROM {client} c WHERE c.organization_id = %s AND c.status IN ('onboarding', 'active')"
+        f" FROM {client} c WHERE c.organization_id = %s"
+        f" AND c.status IN ({sql_list((Client.Status.ONBOARDING, Client.Status.ACTIVE))})"
         " AND TRIM(c.billing_notes) = ''",
         [org, qid, org],
     )
