@@ -206,7 +206,7 @@ def time_entry_delete(request: HttpRequest, org: str, pk: int) -> HttpResponse:
     ):
         raise PermissionDenied("You may delete only your own time entries.")
     try:
-        services.time_entry_delete(entry=entry)
+        billing_services.time_entry_remove(entry=entry)
     except ValidationError as error:
         messages.error(request, " ".join(error.messages))
     else:

@@ -32,17 +32,20 @@ def portion_status(*, decision, covered: bool, treatment: str) -> str:
     """THE billing status of minutes: from the decision that gave them meaning
     (None: still waiting) and the rule in force on their work date.
 
-    Included only stands where something can include it: work no contract
-    covers, or excluded by the rule, is billable unless the decision wrote it
-    off (never silently included)."""
+    Included only stands where something can include it. Work no contract
+    covers, or excluded by the rule, is billable — unless the decision wrote
+    it off, with its reason (never silently included). Included work that can
+    be included draws from the allowance even under a decision that wrote
+    off other, excludable work. Billable or unclear work written off is not
+    billed."""
     if decision is None:
         return Status.UNDECIDED
+    if decision.classification == Classification.INCLUDED:
+        if covered and treatment != Treatment.EXCLUDED:
+            return Status.INCLUDED
+        return Status.NON_BILLABLE if decision.written_off else Status.BILLABLE
     if decision.written_off:
         return Status.NON_BILLABLE
-    if decision.classification == Classification.INCLUDED and (
-        not covered or treatment == Treatment.EXCLUDED
-    ):
-        return Status.BILLABLE
     return STATUS_FOR_CLASSIFICATION[decision.classification]
 
 

@@ -29,7 +29,7 @@ from tickets.services import (
 )
 
 from ..models import BillingDecision, DecisionLogEntry, EntryPortion, ScopeCheck
-from ._common import DECIDERS, flags_check_soon, hm, require_role
+from ._common import APPROVERS, DECIDERS, flags_check_soon, hm, require_role
 from .time_entries import portions_give_meaning, waiting_portions
 
 WORK_DONE_CANT_WAIT = (
@@ -205,11 +205,20 @@ def decision_record(
     Ticket.objects.filter(organization=org_id, pk=current.pk).update(
         version=F("version") + 1, classification=classification, updated_at=timezone.now()
     )
-    open_moments = list(
-        BillingMoment.objects.filter(
-            organization=org_id, ticket=current, status=BillingMoment.Status.OPEN
-        ).order_by("created_at")
+    # Past the approval threshold only an approver, a request for approval or
+    # a scope check's answer settles the wait; a developer's other decisions
+    # leave that question (and those minutes) open.
+    settles_approval = (
+        actor.role in APPROVERS
+        or classification == Classification.NEEDS_APPROVAL
+        or answers is not None
     )
+    moments = BillingMoment.objects.filter(
+        organization=org_id, ticket=current, status=BillingMoment.Status.OPEN
+    )
+    if not settles_approval:
+        moments = moments.exclude(kind=BillingMoment.Kind.APPROVAL_THRESHOLD_PASSED)
+    open_moments = list(moments.order_by("created_at"))
     decision = _decision_create(
         ticket=current,
         actor=actor,
@@ -225,7 +234,13 @@ def decision_record(
         status=BillingMoment.Status.DECIDED, decided_at=timezone.now()
     )
     decision.entries_rederived = portions_give_meaning(
-        portions=waiting_portions(ticket=current, answers=answers), decision=decision
+        portions=waiting_portions(
+            ticket=current,
+            answers=answers,
+            settles_approval=settles_approval,
+            settles_unclear=classification != Classification.UNCLEAR,
+        ),
+        decision=decision,
     )
     decision.save(update_fields=["entries_rederived"])
 

@@ -22,6 +22,7 @@ THRESHOLD_KINDS = (
     BillingMoment.Kind.APPROVAL_THRESHOLD_PASSED,
     BillingMoment.Kind.ESTIMATE_PASSED,
 )
+STATE_KINDS = (*THRESHOLD_KINDS, BillingMoment.Kind.REQUEST_TYPE_CHANGED)
 
 
 def latest_decision(ticket: Ticket) -> BillingDecision | None:
@@ -68,6 +69,7 @@ class TicketState:
     estimate_left: int | None  # minutes of the approved estimate left (None: no estimate)
     estimate_raised: bool
     estimate_answered: bool
+    retyped: bool = False  # the request type was corrected and nobody decided since
 
     def meaning(self, position: int, start: int) -> tuple[str, BillingDecision | None, str]:
         """(status-or-None, decision, waits_on) of the minute at ``position``
@@ -86,7 +88,7 @@ class TicketState:
             and not self.estimate_answered
         ):
             return Status.UNDECIDED, None, Waits.ESTIMATE
-        if self.latest is None:
+        if self.latest is None or self.retyped:
             return Status.UNDECIDED, None, Waits.DECISION
         return None, self.latest, Waits.NOTHING
 
@@ -97,7 +99,7 @@ def ticket_state(ticket: Ticket, rule_on: datetime.date) -> TicketState:
     rule = ticket_rule(ticket=ticket, on=rule_on)
     moments = list(
         BillingMoment.objects.filter(
-            organization=org_id, ticket=ticket, kind__in=THRESHOLD_KINDS
+            organization=org_id, ticket=ticket, kind__in=STATE_KINDS
         ).values("kind", "status", "threshold_minutes", "created_at")
     )
     decided = BillingMoment.Status.DECIDED
@@ -118,9 +120,10 @@ def ticket_state(ticket: Ticket, rule_on: datetime.date) -> TicketState:
     estimate = []
     check = latest.scope_check if latest is not None else None
     if check is not None and check.status in ScopeCheck.APPROVED_STATUSES:
-        used = EntryPortion.objects.filter(organization=org_id, decision=latest).aggregate(
-            used=Sum("minutes")
-        )["used"]
+        # What the estimate covers: the work logged since approval was asked for.
+        used = EntryPortion.objects.filter(
+            organization=org_id, decision=latest, entry__entered_at__gte=check.created_at
+        ).aggregate(used=Sum("minutes"))["used"]
         estimate_left = max(check.estimate_minutes - (used or 0), 0)
         estimate = [
             m
@@ -139,6 +142,11 @@ def ticket_state(ticket: Ticket, rule_on: datetime.date) -> TicketState:
         estimate_left=estimate_left,
         estimate_raised=bool(estimate),
         estimate_answered=any(m["status"] == decided for m in estimate),
+        retyped=any(
+            m["kind"] == BillingMoment.Kind.REQUEST_TYPE_CHANGED
+            and m["status"] == BillingMoment.Status.OPEN
+            for m in moments
+        ),
     )
 
 

@@ -247,12 +247,25 @@ def time_entry_remove(*, entry: TimeEntry) -> None:
     _after_write(ticket)
 
 
-def waiting_portions(*, ticket: Ticket, answers: ScopeCheck | None = None):
+def waiting_portions(
+    *,
+    ticket: Ticket,
+    answers: ScopeCheck | None = None,
+    settles_approval: bool = False,
+    settles_unclear: bool = False,
+):
     """The ticket's minutes a new decision gives meaning to: those waiting for
-    one (no decision yet, past a threshold, past the approval threshold with
-    nobody asked) — and, for the answer to a scope check, those waiting for
-    that check's answer. Locked entries keep their meaning."""
-    waiting = Q(status=Status.UNDECIDED) | Q(status=Status.PENDING_APPROVAL, decision__isnull=True)
+    one (no decision yet, or past a threshold); with ``settles_unclear``, those
+    decided unclear (a clear decision settles them); with ``settles_approval``
+    (an account manager's or admin's decision, or asking for approval), those
+    past the approval threshold that nobody asked about yet; and, for the
+    answer to a scope check, those waiting for that check's answer. Locked
+    entries keep their meaning."""
+    waiting = Q(status=Status.UNDECIDED)
+    if settles_unclear:
+        waiting |= Q(status=Status.UNCLEAR)
+    if settles_approval:
+        waiting |= Q(status=Status.PENDING_APPROVAL, decision__isnull=True)
     if answers is not None and answers.decision_id:
         waiting |= Q(status=Status.PENDING_APPROVAL, decision=answers.decision_id)
     return EntryPortion.objects.filter(

@@ -193,13 +193,105 @@ def test_time_past_the_approval_threshold_waits_for_approval(scoped, open_ticket
     decide(ticket, developer, "included")
     log(ticket, developer, 60)
     decide(ticket, developer, "included", reason="Fine")  # nothing waits
-    entry = log(ticket, developer, 90)  # 60 → 150
-    assert portions(entry) == [
-        (60, Status.INCLUDED),
-        (30, Status.PENDING_APPROVAL),
-    ] or portions(entry) == [(60, Status.UNDECIDED), (30, Status.PENDING_APPROVAL)]
+    entry = log(ticket, developer, 90)  # 60 → 150: past the hour, then past 120
+    assert portions(entry) == [(60, Status.UNDECIDED), (30, Status.PENDING_APPROVAL)]
     assert open_moments(ticket, BillingMoment.Kind.APPROVAL_THRESHOLD_PASSED).exists()
     assert totals(ticket).get(Status.PENDING_APPROVAL) == 30
+
+
+def test_a_developer_cannot_settle_time_past_the_approval_threshold(
+    scoped, open_ticket, developer, account_manager
+):
+    ticket = open_ticket()  # approval past 120
+    decide(ticket, developer, "included")
+    entry = log(ticket, developer, 150)
+    decide(ticket, developer, "included", reason="Still the same outage")
+    assert portions(entry) == [(60, Status.INCLUDED), (60, Status.INCLUDED),
+                               (30, Status.PENDING_APPROVAL)]  # fmt: skip
+    assert open_moments(ticket, BillingMoment.Kind.APPROVAL_THRESHOLD_PASSED).exists()
+    assert log(ticket, developer, 20).billing_status == Status.PENDING_APPROVAL
+    decide(ticket, account_manager, "included", reason="Agreed with the client by phone")
+    assert totals(ticket) == {Status.INCLUDED: 170}
+    assert not open_moments(ticket, BillingMoment.Kind.APPROVAL_THRESHOLD_PASSED).exists()
+
+
+def test_a_clear_decision_settles_minutes_decided_unclear(scoped, open_ticket, developer):
+    ticket = open_ticket()
+    decide(ticket, developer, "unclear", reason="Their printer or ours?")
+    entry = log(ticket, developer, 30)
+    assert entry.billing_status == Status.UNCLEAR
+    decide(ticket, developer, "included")
+    assert portions(entry) == [(30, Status.INCLUDED)]
+
+
+def test_after_a_request_type_correction_new_work_waits_for_a_decision(
+    scoped, open_ticket, developer, terms
+):
+    ticket = open_ticket()
+    decide(ticket, developer, "included")
+    ticket.refresh_from_db()
+    ticket_update(
+        ticket=ticket,
+        actor=developer,
+        version=ticket.version,
+        request_type=terms["rules"]["feature"].request_type,
+    )
+    entry = log(ticket, developer, 30)
+    assert portions(entry) == [(30, Status.UNDECIDED)]
+    decide(
+        ticket,
+        developer,
+        "needs_approval",
+        reason="A new feature after all",
+        scope_check=ScopeCheckRequest(estimate_minutes=60),
+    )
+    assert portions(entry) == [(30, Status.PENDING_APPROVAL)]
+
+
+def test_work_before_the_question_does_not_use_up_the_approved_estimate(
+    scoped, open_ticket, developer, account_manager
+):
+    ticket = open_ticket("feature")
+    before = log(ticket, developer, 100)  # no decision yet
+    decide(
+        ticket,
+        developer,
+        "needs_approval",
+        reason="A new export",
+        scope_check=ScopeCheckRequest(estimate_minutes=120),
+    )
+    scope_check_approve(check=ScopeCheck.objects.get(ticket=ticket), actor=account_manager)
+    assert portions(before) == [(100, Status.BILLABLE)]
+    assert portions(log(ticket, developer, 120)) == [(120, Status.BILLABLE)]
+    assert not open_moments(ticket, BillingMoment.Kind.ESTIMATE_PASSED).exists()
+
+
+def test_included_work_that_can_be_included_is_not_written_off_with_work_that_cannot(
+    scoped, org, open_ticket, developer, terms
+):
+    """Reclassified as included: the covered entry draws from the allowance,
+    the one after the contract ended is written off (with the reason)."""
+    today = organization_today(org)
+    ticket = open_ticket()
+    covered = time_entry_log(
+        ticket=ticket, person=developer, work_date=today - datetime.timedelta(days=5), minutes=20
+    ).entry
+    Contract.objects.filter(pk=terms["contract"].pk).update(
+        ends_on=today - datetime.timedelta(days=3)
+    )
+    after = log(ticket, developer, 25)
+    ticket.refresh_from_db()
+    decision = entries_reclassify(
+        ticket=ticket,
+        actor=developer,
+        entries=[covered, after],
+        classification="included",
+        reason="Goodwill for the handover week",
+        version=ticket.version,
+    )
+    assert decision.written_off
+    assert portions(covered) == [(20, Status.INCLUDED)]
+    assert portions(after) == [(25, Status.NON_BILLABLE)]
 
 
 def test_time_past_an_approved_estimate_asks_again(scoped, open_ticket, developer, account_manager):
