@@ -11,8 +11,8 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from msops.tenancy.api.mixins import ReadOnlyTenantViewSet, TenantViewSetMixin
+from tickets.api.conflicts import CONFLICT_RESPONSE, TicketVersionConflict
 from tickets.api.serializers import TicketSerializer
-from tickets.api.views import CONFLICT_RESPONSE, TicketVersionConflict
 from tickets.models import Classification, Ticket
 from tickets.selectors import ticket_list
 

@@ -5,7 +5,7 @@ from django.db.models import Prefetch
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status, viewsets
-from rest_framework.exceptions import APIException, ErrorDetail, PermissionDenied
+from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
 
 from billing.selectors.time_entries import portion_list
@@ -22,10 +22,10 @@ from ..services import (
     ticket_open,
     ticket_update,
 )
+from .conflicts import CONFLICT_RESPONSE, TicketVersionConflict
 from .filters import BillingMomentFilter, TicketFilter, TimeEntryFilter
 from .serializers import (
     BillingMomentSerializer,
-    TicketConflictSerializer,
     TicketSerializer,
     TimeEntryCreateSerializer,
     TimeEntrySerializer,
@@ -33,32 +33,6 @@ from .serializers import (
 )
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
-
-
-class TicketVersionConflict(APIException):
-    """409: the ticket changed since the client read it. The body carries the
-    ticket as it is now, so the client can show it and retry."""
-
-    status_code = status.HTTP_409_CONFLICT
-    default_detail = (
-        "The ticket was changed by someone else since you read it; nothing was saved. "
-        "Here it is now: apply your change to this version."
-    )
-    default_code = "conflict"
-
-    def __init__(self, current: dict):
-        super().__init__()
-        # Set after __init__ so the ticket's numbers stay numbers in the body.
-        self.detail = {
-            "detail": ErrorDetail(self.default_detail, code=self.default_code),
-            "current": current,
-        }
-
-
-CONFLICT_RESPONSE = OpenApiResponse(
-    TicketConflictSerializer,
-    description="Stale version: nothing was saved; ``current`` is the ticket as it is now.",
-)
 
 
 class TicketViewSet(TenantViewSetMixin, viewsets.ModelViewSet):
