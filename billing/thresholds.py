@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from clients.models import Contract
 from clients.rules import AppliedRule
+from msops.sql import concat
 from tickets.models import BillingMoment, TimeEntry
 
 from .models import ExceptionFlag
@@ -71,6 +72,16 @@ ALLOWANCE_STATUSES = (
 ALLOWANCE_KINDS = (Contract.Kind.RETAINER, Contract.Kind.BLOCK)
 
 
+def allowance_crossed(*, used: int, allowance: int, percent: int) -> bool:
+    """An allowance alert's condition: ``percent`` % of it used."""
+    return allowance > 0 and used * 100 >= allowance * percent
+
+
+def allowance_crossed_sql(*, used: str, allowance: str, percent: str) -> str:
+    """:func:`allowance_crossed` over SQL expressions."""
+    return f"{allowance} > 0 AND {used} * 100 >= {allowance} * {percent}"
+
+
 @dataclass(frozen=True)
 class AllowanceThreshold:
     flag: str
@@ -79,8 +90,8 @@ class AllowanceThreshold:
     def percent(self, organization) -> int:
         return getattr(organization, self.percent_setting) if self.percent_setting else 100
 
-    def crossed(self, *, used: int, allowance: int, percent: int) -> bool:
-        return allowance > 0 and used * 100 >= allowance * percent
+    def crossed(self, *, used: int, allowance: int, organization) -> bool:
+        return allowance_crossed(used=used, allowance=allowance, percent=self.percent(organization))
 
 
 ALLOWANCE_WARNING = AllowanceThreshold(ExceptionFlag.Kind.CONTRACT_80, "contract_warning_percent")
@@ -112,3 +123,8 @@ def period_bounds(today: datetime.date) -> dict[str, tuple[datetime.date, dateti
 def block_balance_key(effective_from: datetime.date) -> str:
     """A block's alerts fire once per balance: a top-up (new terms) starts one."""
     return f"from-{effective_from:%Y-%m-%d}"
+
+
+def block_balance_key_sql(effective_from: str) -> str:
+    """:func:`block_balance_key` over an SQL date expression."""
+    return concat("'from-'", effective_from)

@@ -7,7 +7,14 @@ from django.utils import timezone
 from clients.rules import covers_sql, terms_in_force_sql
 from msops.tenancy.models import Organization
 
-from ..thresholds import ALLOWANCE_KINDS, ALLOWANCE_STATUSES, ALLOWANCE_THRESHOLDS, period_bounds
+from ..thresholds import (
+    ALLOWANCE_KINDS,
+    ALLOWANCE_STATUSES,
+    ALLOWANCE_THRESHOLDS,
+    allowance_crossed_sql,
+    block_balance_key_sql,
+    period_bounds,
+)
 from .sql import FLAG_COLUMNS, concat, pg, sql_list, tables
 
 
@@ -43,7 +50,7 @@ def allowance_sql(
         " THEN u.included - u.used ELSE 0 END AS TEXT) || ' min left' ELSE '' END"
     )
     thresholds = " UNION ALL ".join("SELECT %s AS kind, %s AS pct" for _ in ALLOWANCE_THRESHOLDS)
-    balance_key = concat("'from-'", "rv.effective_from")  # thresholds.block_balance_key
+    balance_key = block_balance_key_sql("rv.effective_from")
     sql = (
         f"WITH k AS {materialized}(SELECT k.id, k.organization_id, k.client_id, k.kind,"
         f" CASE WHEN k.kind = 'retainer' THEN CASE k.period {period_key} END"
@@ -64,7 +71,7 @@ def allowance_sql(
         f" SELECT u.organization_id, v.kind, {key}, u.period_key, NULL, u.id, u.client_id, {detail},"
         " 'open', c.account_manager_id, %s, ''"
         f" FROM u JOIN {tb['client']} c ON c.id = u.client_id CROSS JOIN ({thresholds}) v"
-        " WHERE u.included > 0 AND u.used * 100 >= u.included * v.pct"
+        f" WHERE {allowance_crossed_sql(used='u.used', allowance='u.included', percent='v.pct')}"
         " ON CONFLICT (organization_id, kind, subject_key, period_key) DO NOTHING"
     )
     params = [*window_params, today, organization.pk, today, today]

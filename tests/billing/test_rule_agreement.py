@@ -1,8 +1,8 @@
-"""The rule in force and the thresholds crossed are written once in Python
-(``clients.rules``, ``billing.thresholds``) and built into set-based SQL for
-the flag sweep from the same definitions. This property test shows the two
-agree on random contracts, terms revisions, scope rule revisions, tickets and
-entries."""
+"""The rule in force, the thresholds crossed and the allowance alerts are
+written once in Python (``clients.rules``, ``billing.thresholds``) and built into set-based SQL for
+the flag sweep from the same definitions. These property tests show the two
+agree on random contracts, terms revisions, scope rule revisions, tickets,
+entries and their billing statuses."""
 
 import datetime
 
@@ -11,10 +11,16 @@ from django_scopes import scopes_disabled
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from billing.flags import ticket_facts
-from billing.models import ScopeCheck
-from billing.thresholds import TICKET_THRESHOLDS
-from clients.models import Treatment
+from billing.flags import flags_sweep, ticket_facts
+from billing.models import ExceptionFlag, ScopeCheck
+from billing.thresholds import (
+    ALLOWANCE_STATUSES,
+    ALLOWANCE_THRESHOLDS,
+    TICKET_THRESHOLDS,
+    block_balance_key,
+    period_bounds,
+)
+from clients.models import Contract, Treatment
 from tests.factories import (
     ClientFactory,
     ContractFactory,
@@ -24,7 +30,7 @@ from tests.factories import (
     TicketFactory,
     TimeEntryFactory,
 )
-from tickets.models import Ticket
+from tickets.models import Ticket, TimeEntry
 from tickets.selectors import ticket_rule
 from tickets.services import organization_today
 
@@ -135,4 +141,80 @@ def test_the_python_selector_and_the_sweep_sql_agree(db, org, developer, data):
             },
         }
         assert ticket_facts(organization=org, ticket_id=ticket.pk) == python
+        transaction.set_rollback(True)
+
+
+# --- allowances ----------------------------------------------------------------------
+_to_first = (datetime.date.today().replace(day=1) - datetime.date.today()).days
+EDGES = [0, _to_first, _to_first - 1, -31, -32]  # today, the 1st, the day before it
+allowance_world = st.fixed_dictionaries(
+    {
+        "kind": st.sampled_from([Contract.Kind.RETAINER, Contract.Kind.BLOCK]),
+        "included": st.integers(0, 600),
+        "warning": st.integers(50, 99),
+        "entries": st.lists(
+            st.tuples(
+                # Days before today, often on the edges of this month.
+                st.sampled_from(EDGES) | st.integers(-70, 0),
+                st.integers(1, 300),
+                st.sampled_from(TimeEntry.BillingStatus.values),
+            ),
+            max_size=6,
+        ),
+    }
+)
+
+
+@settings(
+    max_examples=50,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(data=allowance_world)
+def test_allowance_alerts_in_python_and_in_the_sweep_sql_agree(db, org, developer, data):
+    with scopes_disabled(), transaction.atomic():
+        org.contract_warning_percent = data["warning"]
+        org.save()
+        today = organization_today(org)
+        client = ClientFactory(organization=org)
+        contract = ContractFactory(
+            client=client, kind=data["kind"], starts_on=today - datetime.timedelta(days=400)
+        )
+        terms = ContractRevisionFactory(contract=contract, included_minutes=data["included"])
+        ticket = TicketFactory(organization=org, client=client, contract=contract)
+        for days, minutes, status in data["entries"]:
+            TimeEntryFactory(
+                ticket=ticket,
+                person=developer,
+                work_date=today + datetime.timedelta(days=days),
+                minutes=minutes,
+                billing_status=status,
+            )
+        first, after, retainer_key = period_bounds(today)[contract.period]
+        used = sum(
+            minutes
+            for days, minutes, status in data["entries"]
+            if status in ALLOWANCE_STATUSES
+            and (
+                contract.kind == Contract.Kind.BLOCK
+                or first <= today + datetime.timedelta(days=days) < after
+            )
+        )
+        key = (
+            retainer_key
+            if contract.kind == Contract.Kind.RETAINER
+            else block_balance_key(terms.effective_from)
+        )
+        python = {
+            (threshold.flag, key)
+            for threshold in ALLOWANCE_THRESHOLDS
+            if used  # no work on the contract: nothing to alert on
+            and threshold.crossed(used=used, allowance=data["included"], organization=org)
+        }
+        flags_sweep(organization=org)
+        alerts = ExceptionFlag.objects.filter(
+            contract=contract, kind__in=[t.flag for t in ALLOWANCE_THRESHOLDS]
+        )
+        sql = set(alerts.values_list("kind", "period_key"))
+        assert sql == python
         transaction.set_rollback(True)
