@@ -242,26 +242,14 @@ def applicable_rule(
         )
     revision = contract_terms_on(contract=contract, on=on)
     rule = scope_rule_on(contract=contract, request_type=request_type, on=on)
-    if rule is not None:
-        return AppliedRule(
-            request_type=request_type,
-            on=on,
-            contract=contract,
-            revision=revision,
-            rule=rule,
-            treatment=rule.treatment,
-            expected_minutes=rule.effective_expected_minutes,
-            approval_threshold_minutes=rule.approval_threshold_minutes,
-            explanation=rule.explanation,
-        )
     return AppliedRule(
         request_type=request_type,
         on=on,
         contract=contract,
         revision=revision,
-        rule=None,
-        treatment=request_type.default_treatment,
-        expected_minutes=request_type.expected_minutes,
-        approval_threshold_minutes=None,
-        explanation="",
+        rule=rule,
+        treatment=rule.treatment if rule else request_type.default_treatment,
+        expected_minutes=rule.effective_expected_minutes if rule else request_type.expected_minutes,
+        approval_threshold_minutes=rule.approval_threshold_minutes if rule else None,
+        explanation=rule.explanation if rule else "",
     )

@@ -16,6 +16,7 @@ from billing.services import (
 )
 from msops.tenancy.models import Role
 from msops.tenancy.scoping import activate_organization
+from tests.billing.helpers import decided_entry
 from tests.factories import (
     BillingMomentFactory,
     ClientFactory,
@@ -401,15 +402,7 @@ def test_every_list_endpoint_has_a_fixed_query_budget(
 def test_reclassify_changes_named_entries_with_a_reason_and_answers_201(
     api, org, developer, open_ticket
 ):
-    with activate_organization(org):
-        ticket = open_ticket()
-        entry = time_entry_log(
-            ticket=ticket, person=developer, work_date=organization_today(org), minutes=40
-        ).entry
-        decision_record(
-            ticket=ticket, actor=developer, classification="included", version=ticket.version
-        )
-        ticket.refresh_from_db()
+    ticket, entry = decided_entry(org, open_ticket, developer)
     client = api(developer)
     missing = client.post(
         "/api/v1/decisions/reclassify/",

@@ -20,10 +20,10 @@ from billing.services import (
     scope_check_client_link,
     scope_check_from_link,
     scope_check_reject,
-    time_entry_log,
 )
 from msops.tenancy.models import Role
 from msops.tenancy.scoping import activate_organization
+from tests.billing.helpers import decided_entry
 from tests.factories import ClientFactory, MembershipFactory, TicketFactory
 from tests.tickets.helpers import count, fresh
 from tickets.models import BillingMoment, Ticket, TimeEntry
@@ -631,15 +631,7 @@ def test_the_decision_log_has_a_fixed_query_budget(
 def test_the_ticket_page_reclassifies_named_entries_with_a_reason(
     login, org, developer, open_ticket
 ):
-    with activate_organization(org):
-        ticket = open_ticket()
-        entry = time_entry_log(
-            ticket=ticket, person=developer, work_date=organization_today(org), minutes=40
-        ).entry
-        decision_record(
-            ticket=ticket, actor=developer, classification="included", version=ticket.version
-        )
-        ticket.refresh_from_db()
+    ticket, entry = decided_entry(org, open_ticket, developer)
     client = login(developer)
     page = client.get(reverse("tickets:ticket_detail", kwargs={"org": org.slug, "pk": ticket.pk}))
     assert b"Reclassify earlier work" in page.content

@@ -14,7 +14,6 @@ from billing.flags import flags_check_ticket, flags_sweep
 from billing.models import DecisionLogEntry, EntryPortion, ExceptionFlag, ReviewItem, ScopeCheck
 from billing.services import (
     ScopeCheckRequest,
-    decision_record,
     entries_reclassify,
     scope_check_approve,
     ticket_mark_out_of_scope,
@@ -25,6 +24,7 @@ from billing.services import (
 )
 from billing.services.review import review_queue_build
 from clients.models import Contract, Treatment
+from tests.billing.helpers import decide, log
 from tests.factories import (
     ClientFactory,
     ContractFactory,
@@ -35,22 +35,6 @@ from tickets.models import BillingMoment, Ticket, TimeEntry
 from tickets.services import organization_today, ticket_open, ticket_update
 
 Status = TimeEntry.BillingStatus
-
-
-def decide(ticket, actor, classification, **kwargs):
-    ticket.refresh_from_db()
-    return decision_record(
-        ticket=ticket, actor=actor, classification=classification, version=ticket.version, **kwargs
-    )
-
-
-def log(ticket, person, minutes, days_ago=0):
-    return time_entry_log(
-        ticket=ticket,
-        person=person,
-        work_date=organization_today(ticket.organization) - datetime.timedelta(days=days_ago),
-        minutes=minutes,
-    ).entry
 
 
 def portions(entry):

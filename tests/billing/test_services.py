@@ -18,27 +18,12 @@ from billing.services import (
     scope_check_reject,
     ticket_mark_change_request,
     ticket_mark_out_of_scope,
-    time_entry_log,
     work_log_after_the_fact,
 )
+from tests.billing.helpers import decide as _decide
+from tests.billing.helpers import log as _log
 from tickets.models import BillingMoment, Ticket, TimeEntry
 from tickets.services import organization_today, ticket_update
-
-
-def _decide(ticket, actor, classification, **kwargs):
-    ticket.refresh_from_db()
-    return decision_record(
-        ticket=ticket, actor=actor, classification=classification, version=ticket.version, **kwargs
-    )
-
-
-def _log(ticket, person, minutes, days_ago=0):
-    return time_entry_log(
-        ticket=ticket,
-        person=person,
-        work_date=organization_today(ticket.organization) - datetime.timedelta(days=days_ago),
-        minutes=minutes,
-    ).entry
 
 
 def test_opening_a_ticket_raises_a_moment_with_the_rule_in_plain_words(scoped, open_ticket):

@@ -153,6 +153,25 @@ def _management(prefix: str, total: int = 0) -> dict:
 INLINE_PREFIXES = ["revisions", "scope_rules", "sla_targets", "pricing_tiers", "unit_counts"]
 
 
+def _contract_change_data(org, contract) -> dict:
+    """The contract change form as the admin posts it, with empty inlines."""
+    data = {
+        "organization": org.pk,
+        "client": contract.client_id,
+        "name": contract.name,
+        "kind": contract.kind,
+        "period": contract.period,
+        "starts_on": contract.starts_on.isoformat(),
+        "currency": contract.currency,
+        "notice_days": "30",
+        "offboarding_fee": "0",
+        "review_cadence": "quarterly",
+    }
+    for prefix in INLINE_PREFIXES:
+        data.update(_management(prefix))
+    return data
+
+
 def test_a_contract_added_in_the_admin_gets_its_first_terms(client, org):
     acme = ClientFactory(organization=org)
     client.force_login(_staff(org))
@@ -183,20 +202,7 @@ def test_a_rule_posted_inline_is_not_saved(client, org):
     contract = ContractRevisionFactory(contract__client__organization=org).contract
     request_type = RequestTypeFactory(organization=org)
     client.force_login(_staff(org))
-    data = {
-        "organization": org.pk,
-        "client": contract.client_id,
-        "name": contract.name,
-        "kind": contract.kind,
-        "period": contract.period,
-        "starts_on": contract.starts_on.isoformat(),
-        "currency": contract.currency,
-        "notice_days": "30",
-        "offboarding_fee": "0",
-        "review_cadence": "quarterly",
-    }
-    for prefix in INLINE_PREFIXES:
-        data.update(_management(prefix))
+    data = _contract_change_data(org, contract)
     with scopes_disabled():
         revision = ContractRevision.objects.get(contract=contract)
     data.update(
@@ -223,20 +229,7 @@ def test_terms_without_an_hourly_rate_added_in_the_admin_are_refused_while_work_
     contract = ContractRevisionFactory(contract__client__organization=org).contract
     ScopeRuleFactory(contract=contract, treatment="excluded", request_type__name="Hardware")
     client.force_login(_staff(org))
-    data = {
-        "organization": org.pk,
-        "client": contract.client_id,
-        "name": contract.name,
-        "kind": contract.kind,
-        "period": contract.period,
-        "starts_on": contract.starts_on.isoformat(),
-        "currency": contract.currency,
-        "notice_days": "30",
-        "offboarding_fee": "0",
-        "review_cadence": "quarterly",
-    }
-    for prefix in INLINE_PREFIXES:
-        data.update(_management(prefix))
+    data = _contract_change_data(org, contract)
     with scopes_disabled():
         revision = ContractRevision.objects.get(contract=contract)
     data.update(
