@@ -6,6 +6,7 @@ decision log keeps the unusual calls; exception flags and the weekly review
 catch what people miss.
 """
 
+import pgtrigger
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -193,6 +194,17 @@ class ScopeCheck(TenantModel):
     client_answer_name = models.CharField(max_length=200, blank=True)
     client_answer_ip = models.GenericIPAddressField(null=True, blank=True)
     client_answer_channel = models.CharField(max_length=20, blank=True)
+
+    class BillAs(models.TextChoices):
+        ACTUAL = "actual", "The actual time, at the rate"
+        ESTIMATE = "estimate", "The approved estimate, whatever the time"
+
+    bill_as = models.CharField(
+        max_length=10,
+        choices=BillAs.choices,
+        default=BillAs.ACTUAL,
+        help_text="How the approved work is charged: its own invoice line either way.",
+    )
     version = models.PositiveIntegerField(default=1)
 
     class Meta:
@@ -350,6 +362,7 @@ class ReviewItem(TenantModel):
         UNDECIDED_TIME = "undecided_time", "Time without a decision"
         CATCH_ALL_USE = "catch_all_use", "Heavy use of catch-all request types"
         MISSING_BILLING_NOTES = "missing_billing_notes", "Client without billing notes"
+        SENT_BACK = "sent_back", "Sent back by finance"
 
     class Status(models.TextChoices):
         OPEN = "open", "Open"
@@ -432,3 +445,244 @@ class DigestSent(TenantModel):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.period_key} to {self.membership}"
+
+
+# --- finance: periods, drafts, lines ------------------------------------------------
+class BillingPeriod(TenantModel):
+    """One client's month of invoicing: open → in review → locked → exported.
+    Quarterly and annual contracts bill their fee in the month their period
+    starts; their allowance spans the contract period."""
+
+    class Status(models.TextChoices):
+        OPEN = "open", "Open"
+        IN_REVIEW = "in_review", "In review"
+        LOCKED = "locked", "Locked"
+        EXPORTED = "exported", "Exported"
+
+    CLOSED_STATUSES = (Status.LOCKED, Status.EXPORTED)
+
+    client = models.ForeignKey(Client, on_delete=models.PROTECT, related_name="billing_periods")
+    month = models.DateField(help_text="The first day of the month.")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
+    review_started_at = models.DateTimeField(null=True, blank=True)
+    review_started_by = models.ForeignKey(
+        Membership, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    locked_at = models.DateTimeField(null=True, blank=True)
+    locked_by = models.ForeignKey(
+        Membership, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    exported_at = models.DateTimeField(null=True, blank=True)
+    exported_by = models.ForeignKey(
+        Membership, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    version = models.PositiveIntegerField(default=1)
+
+    class Meta:
+        ordering = ["-month", "client__name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "client", "month"], name="billing_period_unique_month"
+            ),
+            models.CheckConstraint(condition=Q(month__day=1), name="billing_period_first_of_month"),
+        ]
+        indexes = [
+            models.Index(fields=["organization", "month", "status"], name="period_org_month"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.client} {self.month:%Y-%m} ({self.get_status_display()})"
+
+    @property
+    def is_closed(self) -> bool:
+        return self.status in self.CLOSED_STATUSES
+
+
+class PeriodEvent(TenantModel):
+    """Who moved a period and when (append-only: the database refuses edits)."""
+
+    class Action(models.TextChoices):
+        REVIEW_STARTED = "review_started", "Review started"
+        LOCKED = "locked", "Locked"
+        UNLOCKED = "unlocked", "Unlocked"
+        EXPORTED = "exported", "Exported"
+        DRAFT_COMPUTED = "draft_computed", "Draft computed"
+
+    period = models.ForeignKey(BillingPeriod, on_delete=models.PROTECT, related_name="events")
+    action = models.CharField(max_length=20, choices=Action.choices)
+    actor = models.ForeignKey(
+        Membership, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    at = models.DateTimeField(default=timezone.now)
+    note = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["period", "at", "pk"]
+        triggers = [
+            pgtrigger.Protect(
+                name="period_event_append_only",
+                operation=pgtrigger.Update | pgtrigger.Delete,
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_action_display()} {self.period} at {self.at:%Y-%m-%d %H:%M}"
+
+
+class InvoiceDraft(TenantModel):
+    """A period's charges in one currency, computed by ``billing.pricing``.
+    Recomputed while the period is open or in review; frozen once locked."""
+
+    period = models.ForeignKey(BillingPeriod, on_delete=models.PROTECT, related_name="drafts")
+    currency = models.CharField(max_length=3)
+    total = models.DecimalField(max_digits=14, decimal_places=2, default=0)
+    cost = models.DecimalField(
+        max_digits=14,
+        decimal_places=2,
+        default=0,
+        help_text="The period's logged time at the members' cost rates (organization currency).",
+    )
+    computed_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["period", "currency"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "period", "currency"], name="invoice_draft_currency"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Draft {self.period} {self.currency} {self.total}"
+
+
+class InvoiceLine(TenantModel):
+    """One line of a draft and what produced it. ``sources`` lists the ids
+    behind it: ``portions`` (entry portions), ``entries``, ``decisions``,
+    ``scope_checks``, ``revisions`` (contract terms), ``rules`` (scope rule
+    revisions), ``unit_counts``, ``tiers``, ``top_ups``, ``adjustments``."""
+
+    class Kind(models.TextChoices):
+        FEE = "fee", "Fee"
+        INCLUDED = "included", "Included work"
+        OVERAGE = "overage", "Overage"
+        TIME = "time", "Billable time"
+        BLOCK_TOP_UP = "block_top_up", "Block top-up"
+        BLOCK_DRAWDOWN = "block_drawdown", "Drawn from the block"
+        UNITS = "units", "Units"
+        CHANGE = "change", "Approved change"
+        WRITE_OFF = "write_off", "Written off"
+        ADJUSTMENT = "adjustment", "Adjustment"
+
+    class Unit(models.TextChoices):
+        HOURS = "hours", "hours"
+        UNITS = "units", "units"
+        EACH = "each", "each"
+
+    draft = models.ForeignKey(InvoiceDraft, on_delete=models.CASCADE, related_name="lines")
+    period = models.ForeignKey(BillingPeriod, on_delete=models.PROTECT, related_name="+")
+    position = models.PositiveIntegerField()
+    kind = models.CharField(max_length=15, choices=Kind.choices)
+    description = models.CharField(max_length=300)
+    contract = models.ForeignKey(
+        Contract, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    ticket = models.ForeignKey(
+        Ticket, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    scope_check = models.ForeignKey(
+        "ScopeCheck", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    minutes = models.PositiveIntegerField(default=0, help_text="Time logged behind the line.")
+    billed_minutes = models.PositiveIntegerField(
+        default=0, help_text="Time charged after rounding and minimum charges."
+    )
+    quantity = models.DecimalField(max_digits=14, decimal_places=4, default=0)
+    unit = models.CharField(max_length=5, choices=Unit.choices, default=Unit.EACH)
+    unit_price = models.DecimalField(max_digits=14, decimal_places=4, default=0)
+    amount = models.DecimalField(max_digits=14, decimal_places=2, default=0)
+    currency = models.CharField(max_length=3)
+    computation = models.CharField(max_length=300, blank=True, help_text="How the amount came.")
+    sources = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["draft", "position"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "draft", "position"], name="invoice_line_position"
+            )
+        ]
+        indexes = [models.Index(fields=["organization", "period"], name="invoice_line_org_period")]
+
+    def __str__(self) -> str:
+        return f"{self.description}: {self.amount} {self.currency}"
+
+
+class Adjustment(TenantModel):
+    """A correction after a lock: a line of its own, with a reason, in the
+    client's next open period. The locked original stays as it was."""
+
+    client = models.ForeignKey(Client, on_delete=models.PROTECT, related_name="+")
+    period = models.ForeignKey(
+        BillingPeriod,
+        on_delete=models.PROTECT,
+        related_name="adjustments",
+        help_text="The open period the adjustment is billed in.",
+    )
+    corrects = models.ForeignKey(
+        BillingPeriod,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="The locked period it corrects.",
+    )
+    contract = models.ForeignKey(
+        Contract, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    currency = models.CharField(max_length=3)
+    description = models.CharField(max_length=200)
+    amount = models.DecimalField(max_digits=12, decimal_places=2)
+    reason = models.TextField()
+    created_by = models.ForeignKey(Membership, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["period", "created_at", "pk"]
+
+    def __str__(self) -> str:
+        return f"Adjustment {self.amount} {self.currency} to {self.period}"
+
+
+class DraftRun(TenantModel):
+    """A Celery job computing every client's draft for a month: its progress."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+
+    month = models.DateField()
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
+    total = models.PositiveIntegerField(default=0)
+    done = models.PositiveIntegerField(default=0)
+    started_by = models.ForeignKey(
+        Membership, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    error = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(fields=["organization", "month", "-created_at"], name="run_org_month")
+        ]
+
+    def __str__(self) -> str:
+        return f"Drafts for {self.month:%Y-%m}: {self.done}/{self.total} ({self.status})"
+
+    @property
+    def percent(self) -> int:
+        return 100 if not self.total else min(100, self.done * 100 // self.total)

@@ -12,11 +12,13 @@ from msops.tenancy.tasks import TenantTask, fan_out
 from .flags import flags_check_ticket, flags_sweep
 from .selectors.review import review_queue_due
 from .services.digests import digests_send
+from .services.periods import draft_run_execute
 from .services.review import review_queue_build
 
 __all__ = [
     "digests_send_all",
     "digests_send_task",
+    "draft_run_task",
     "flags_check_ticket_task",
     "flags_sweep_all",
     "flags_sweep_task",
@@ -71,3 +73,9 @@ def digests_send_task(organization: Organization) -> int:
 @shared_task
 def digests_send_all() -> int:
     return fan_out(digests_send_task)
+
+
+@shared_task(base=TenantTask)
+def draft_run_task(organization: Organization, run_id: int) -> int:
+    """Compute every client's draft for a month (progress on the DraftRun)."""
+    return draft_run_execute(organization=organization, run_id=run_id).done

@@ -95,8 +95,18 @@ class Contract(TenantModel):
     offboarding_fee = models.DecimalField(
         **MONEY, default=ZERO, validators=[MinValueValidator(ZERO)]
     )
+    class TierMode(models.TextChoices):
+        GRADUATED = "graduated", "Graduated: each band's units at the band's price"
+        VOLUME = "volume", "Volume: every unit at the price of the band the count falls in"
+
     review_cadence = models.CharField(
         max_length=12, choices=ReviewCadence.choices, default=ReviewCadence.QUARTERLY
+    )
+    tier_mode = models.CharField(
+        max_length=10,
+        choices=TierMode.choices,
+        default=TierMode.GRADUATED,
+        help_text="Per-unit contracts: how the month's unit count is priced by the bands.",
     )
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -141,6 +151,13 @@ class ContractRevision(TenantModel):
         validators=[MinValueValidator(2)],
         help_text="A ticket asks again each time its logged time passes the expected time"
         " × this factor again (2: at 1×, 2×, 4×, 8× …).",
+    )
+    block_expiry_months = models.PositiveSmallIntegerField(
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1)],
+        help_text="Block of hours: a top-up's unused minutes expire this many months after it"
+        " was added (empty: they never expire).",
     )
     note = models.CharField(max_length=200, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -306,3 +323,33 @@ class UnitCount(TenantModel):
 
     def __str__(self) -> str:
         return f"{self.contract} {self.month:%Y-%m}: {self.units}"
+
+
+class BlockTopUp(TenantModel):
+    """Prepaid minutes added to a block-of-hours contract on a date, at a
+    price (charged in the month it is added). Unused minutes carry over until
+    ``expires_on`` (set from the terms in force when added; empty: never)."""
+
+    contract = models.ForeignKey(Contract, on_delete=models.PROTECT, related_name="top_ups")
+    added_on = models.DateField()
+    minutes = models.PositiveIntegerField(validators=[MinValueValidator(1)])
+    price = models.DecimalField(**MONEY, default=ZERO, validators=[MinValueValidator(ZERO)])
+    expires_on = models.DateField(null=True, blank=True)
+    note = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["contract", "added_on", "pk"]
+        constraints = [
+            models.CheckConstraint(condition=Q(minutes__gte=1), name="block_top_up_minutes"),
+            models.CheckConstraint(
+                condition=Q(expires_on__isnull=True) | Q(expires_on__gt=F("added_on")),
+                name="block_top_up_expires_after_added",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["organization", "contract", "added_on"], name="top_up_org_contract")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.minutes} min added {self.added_on} to {self.contract}"

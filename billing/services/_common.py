@@ -58,3 +58,10 @@ def flags_check_soon(*, ticket: Ticket) -> None:
     from ..tasks import flags_check_ticket_task  # tasks are a face over the services
 
     enqueue_for(flags_check_ticket_task, ticket.organization, ticket_id=ticket.pk)
+
+
+def draft_run_soon(*, organization, run_id: int) -> None:
+    """Queue the month's draft job once this transaction commits."""
+    from ..tasks import draft_run_task  # tasks are a face over the services
+
+    enqueue_for(draft_run_task, organization, run_id=run_id)

@@ -20,7 +20,7 @@ from django.utils import timezone
 from clients.models import Treatment
 from clients.rules import AppliedRule
 from msops.mail import notify
-from msops.tenancy.models import Membership
+from msops.tenancy.models import Membership, Role
 from tickets.models import BillingMoment, Classification, Ticket, TimeEntry
 from tickets.selectors import ticket_rule
 from tickets.services import (
@@ -30,6 +30,7 @@ from tickets.services import (
 
 from ..models import BillingDecision, DecisionLogEntry, EntryPortion, ScopeCheck
 from ._common import APPROVERS, DECIDERS, flags_check_soon, hm, require_role
+from .periods import ensure_open
 from .time_entries import portions_give_meaning, waiting_portions
 
 WORK_DONE_CANT_WAIT = (
@@ -139,6 +140,7 @@ def decision_record(
     scope_check: ScopeCheckRequest | None = None,
     answers: ScopeCheck | None = None,
     _system_reason: str = "",
+    as_finance: bool = False,
 ) -> BillingDecision:
     """Record what the ticket's work is, from now on.
 
@@ -149,9 +151,10 @@ def decision_record(
     unclear, writing off or granting a client exception need a reason; included
     on work the rule can't include is a write-off. ``needs_approval`` opens a
     scope check for the client's account manager; ``answers`` is the check an
-    automatic decision answers. A stale ``version`` raises :class:`TicketConflict`."""
+    automatic decision answers. A stale ``version`` raises :class:`TicketConflict`.
+    ``as_finance``: finance settling a pre-invoice exception may decide too."""
     org_id = ticket.organization_id
-    require_role(actor, DECIDERS, org_id)
+    require_role(actor, DECIDERS | {Role.FINANCE} if as_finance else DECIDERS, org_id)
     reason = (reason or "").strip()
     errors: dict[str, str] = {}
     if classification not in Classification.values:
@@ -271,6 +274,9 @@ def decision_record(
     return decision
 
 
+LOCKED_ENTRY = "A locked entry's billing period is closed."
+
+
 @transaction.atomic
 def entries_reclassify(
     *,
@@ -311,7 +317,11 @@ def entries_reclassify(
     if len(chosen) != len(ids):
         raise ValidationError({"entries": "Choose entries of this ticket."})
     if any(entry.locked for entry in chosen):
-        raise ValidationError({"entries": "A locked entry's billing period is closed."})
+        raise ValidationError({"entries": ValidationError(LOCKED_ENTRY, code="period_locked")})
+    ensure_open(
+        organization_id=org_id, client=current.client_id,
+        days=[entry.work_date for entry in chosen], field="entries",
+    )  # fmt: skip
     on = max(entry.work_date for entry in chosen)
     applied = ticket_rule(ticket=current, on=on)
     write_off = write_off or writes_off(classification=classification, rule=applied)

@@ -1,25 +1,20 @@
 """Digests: one email per account manager (their pending scope checks and
-open flags) and per finance member (blocking exceptions of the open period).
+open flags) and per finance member (what still blocks the month's invoices,
+client by client, from ``Organization.finance_digest_days`` before its end).
 A DigestSent row per recipient, kind and period makes re-runs send nothing."""
 
 import datetime
 
 from django.db import IntegrityError, transaction
-from django.db.models import Count, Q
+from django.db.models import Count
 from django.utils import timezone
 
+from clients.models import Client
 from msops.mail import notify
 from msops.tenancy.models import Membership, Organization, Role
 from msops.timezones import organization_today, organization_week_start
-from tickets.models import TimeEntry
 
 from ..models import DigestSent, ExceptionFlag, ScopeCheck
-
-BLOCKING_STATUSES = (
-    TimeEntry.BillingStatus.UNDECIDED,
-    TimeEntry.BillingStatus.UNCLEAR,
-    TimeEntry.BillingStatus.PENDING_APPROVAL,
-)
 
 
 def _claim(*, membership: Membership, kind: str, period_key: str, summary: str) -> bool:
@@ -77,37 +72,63 @@ def digests_send(*, organization: Organization, now: datetime.datetime | None = 
                     body=f"{summary}.\n\nOpen msops to approve, ask the client or resolve.",
                 )
                 sent += 1
-    local_today = organization_today(organization, now=now)
-    month_start = local_today.replace(day=1)
-    blocking = TimeEntry.objects.filter(
-        organization=organization, work_date__gte=month_start, work_date__lte=local_today
-    ).aggregate(
-        entries=Count("pk", filter=Q(billing_status__in=BLOCKING_STATUSES)),
-    )["entries"]
-    open_blocking_flags = ExceptionFlag.objects.filter(
-        organization=organization,
-        status=ExceptionFlag.Status.OPEN,
-        kind__in=[ExceptionFlag.Kind.OVER_APPROVAL, ExceptionFlag.Kind.NO_DECISION],
-    ).count()
-    if blocking or open_blocking_flags:
-        summary = (
-            f"{blocking} time entries this month undecided, unclear or waiting for approval; "
-            f"{open_blocking_flags} blocking flags open"
-        )
-        for member in members:
-            if member.role != Role.FINANCE or not member.user.email:
-                continue
-            with transaction.atomic():
-                if _claim(
-                    membership=member,
-                    kind=DigestSent.Kind.FINANCE,
-                    period_key=f"{month_start:%Y-%m}",
-                    summary=summary,
-                ):
-                    notify(
-                        to=[member.user.email],
-                        subject=f"[{organization.name}] Billing exceptions for {month_start:%B %Y}",
-                        body=f"{summary}.\n\nThese block the period from closing cleanly.",
-                    )
-                    sent += 1
+    sent += _finance_digest(organization, members, now)
+    return sent
+
+
+def finance_digest_due(organization: Organization, today: datetime.date) -> bool:
+    """Finance hears from ``finance_digest_days`` days before the month's last
+    day (3: from the 27th of a 30-day month)."""
+    next_month = (today.replace(day=1) + datetime.timedelta(days=32)).replace(day=1)
+    return (next_month - today).days - 1 <= organization.finance_digest_days
+
+
+def _finance_digest(organization: Organization, members, now: datetime.datetime) -> int:
+    """What still blocks this month's invoices, client by client, to every
+    finance member, once a month, from ``finance_digest_days`` before its end."""
+    from ..pricing import month_blockers, price_month
+
+    today = organization_today(organization, now=now)
+    if not finance_digest_due(organization, today):
+        return 0
+    month = today.replace(day=1)
+    charges = price_month(organization=organization, month=month)
+    blockers = month_blockers(organization_id=organization.pk, month=month, charges=charges)
+    if not any(blockers.values()):
+        return 0
+    names = dict(Client.objects.filter(organization=organization).values_list("pk", "name"))
+    lines = []
+    for client_id, items in sorted(blockers.items(), key=lambda kv: names.get(kv[0], "")):
+        if not items:
+            continue
+        lines.append(f"{names.get(client_id, client_id)}: {len(items)} blocking")
+        lines += [f"  - {b.label}: {b.detail}" for b in items[:10]]
+        if len(items) > 10:
+            lines.append(f"  … and {len(items) - 10} more")
+    count = sum(len(items) for items in blockers.values())
+    n_clients = sum(1 for items in blockers.values() if items)
+    summary = (
+        f"{count} exceptions block {n_clients} client{'s' if n_clients != 1 else ''}' invoices"
+    )
+    sent = 0
+    for member in members:
+        if member.role != Role.FINANCE or not member.user.email:
+            continue
+        with transaction.atomic():
+            if _claim(
+                membership=member,
+                kind=DigestSent.Kind.FINANCE,
+                period_key=f"{month:%Y-%m}",
+                summary=summary,
+            ):
+                notify(
+                    to=[member.user.email],
+                    subject=f"[{organization.name}] {month:%B %Y}: {summary}",
+                    body="\n".join(
+                        [f"The month closes on {(month + datetime.timedelta(days=32)).replace(day=1) - datetime.timedelta(days=1):%d %B}."
+                         " These still block the invoices:", "", *lines, "",
+                         "Open the pre-invoice review in msops to resolve them."]
+                    ),
+                )  # fmt: skip
+                sent += 1
     return sent

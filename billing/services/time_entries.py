@@ -38,6 +38,7 @@ from tickets.services import (
 
 from ..models import BillingDecision, EntryPortion, ScopeCheck
 from ._common import Status, flags_check_soon, portion_status
+from .periods import ensure_open
 from .ticket_state import threshold_moments_raise, threshold_rule_date, ticket_state
 
 Waits = EntryPortion.WaitsOn
@@ -149,7 +150,9 @@ def time_entry_log(
     entered_at: datetime.datetime | None = None,
 ) -> LoggedTime:
     """Log time on a ticket and give its minutes their meaning (see the
-    module). A repeated idempotency key returns the first entry."""
+    module). A repeated idempotency key returns the first entry. A work date
+    in a locked billing period refuses (:class:`PeriodLocked`)."""
+    ensure_open(organization_id=ticket.organization_id, client=ticket.client_id, days=[work_date])
     logged = time_entry_create(
         ticket=ticket,
         person=person,
@@ -187,8 +190,11 @@ def time_entry_correct(
     that gave them meaning: moved to another date, they are judged by the rule
     in force on it (a date no contract covers makes included work billable);
     fewer minutes drop the last ones; more minutes are new work at the
-    ticket's current total. Locked entries refuse."""
+    ticket's current total. Locked entries, and a move into a locked billing
+    period, refuse."""
     ticket = _locked_ticket(entry.ticket)
+    ensure_open(organization_id=ticket.organization_id, client=ticket.client_id,
+                days=[entry.work_date, work_date])  # fmt: skip
     before = TimeEntry.objects.get(organization=entry.organization_id, pk=entry.pk)
     updated = time_entry_update(entry=entry, work_date=work_date, minutes=minutes, notes=notes)
     org_id = updated.organization_id

@@ -52,6 +52,11 @@ class Organization(models.Model):
         validators=[MinValueValidator(Decimal("0"))],
         help_text="Time-and-materials rate for work on a date no contract covers.",
     )
+    finance_digest_days = models.PositiveSmallIntegerField(
+        default=3,
+        help_text="Finance hears what still blocks the month's invoices this many days before"
+        " the month ends.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

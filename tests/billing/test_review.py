@@ -491,6 +491,9 @@ def test_a_queue_is_due_once_per_week(org):
 # --- digests -------------------------------------------------------------------------------
 @pytest.fixture
 def digest_world(world, org, finance, account_manager, developer):
+    # Finance hears from the 16th of November (14 days before the month ends).
+    org.finance_digest_days = 14
+    org.save(update_fields=["finance_digest_days"])
     finance.user.email = "fin@example.com"
     finance.user.save()
     developer.user.email = "dev@example.com"
@@ -538,8 +541,26 @@ def test_account_managers_hear_weekly_and_finance_monthly(
         ("account_manager", week, who)
         for week in ("2026-11-16", "2026-11-23", "2026-11-30")
         for who in ("am-ours", "am2")
-    } | {("finance", "2026-11", "fin-ours"), ("finance", "2026-12", "fin-ours")}
-    assert len(mail.outbox) == 8
+    } | {("finance", "2026-11", "fin-ours")}  # 2 December is too early for December's
+    assert len(mail.outbox) == 7
+    finance_mail = next(m for m in mail.outbox if m.to == ["fin@example.com"])
+    assert "exceptions block" in finance_mail.subject
+    assert "Open the pre-invoice review" in finance_mail.body
+
+
+def test_finance_hears_days_before_the_month_ends(
+    digest_world, org, django_capture_on_commit_callbacks
+):
+    org.finance_digest_days = 3
+    org.save(update_fields=["finance_digest_days"])
+    mail.outbox.clear()
+    _send(utc(2026, 11, 26, 12), django_capture_on_commit_callbacks, org)
+    assert not DigestSent.objects.filter(kind="finance").exists()
+    _send(utc(2026, 11, 27, 12), django_capture_on_commit_callbacks, org)
+    finance_mail = next(m for m in mail.outbox if m.to == ["fin@example.com"])
+    # Client by client, what still blocks: each exception with its detail.
+    assert ": " in finance_mail.body and "blocking" in finance_mail.body
+    assert "The month closes on 30 November" in finance_mail.body
 
 
 def test_nothing_pending_means_no_digest(org, account_manager, finance, developer):

@@ -57,8 +57,9 @@ def test_a_staff_admin_sets_the_default_hourly_rate_of_their_organization(client
             "recurring_ticket_count": org.recurring_ticket_count,
             "scope_check_stale_hours": org.scope_check_stale_hours,
             "default_hourly_rate": "175.50",
+            "finance_digest_days": 5,
         },
     )
     assert response.status_code == 302, response.content.decode()[:2000]
     org.refresh_from_db()
-    assert str(org.default_hourly_rate) == "175.50"
+    assert str(org.default_hourly_rate) == "175.50" and org.finance_digest_days == 5

@@ -254,7 +254,7 @@ def test_a_locked_entry_refuses_changes_with_the_reason(
         client.patch(f"{ENTRIES}{entry.pk}/", {"minutes": 5}),
         client.delete(f"{ENTRIES}{entry.pk}/"),
     ):
-        assert response.status_code == 400
+        assert response.status_code == 409  # a closed billing period: a conflict, not bad input
         assert response.json() == {
             "non_field_errors": ["This entry is locked: its billing period is closed."]
         }

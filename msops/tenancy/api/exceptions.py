@@ -1,11 +1,29 @@
 from django.core.exceptions import ValidationError as DjangoValidationError
-from rest_framework import exceptions
+from django.db import DatabaseError
+from rest_framework import exceptions, status
+from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
+
+# Error codes that mean "this billing period is locked": the API answers 409.
+LOCKED_CODES = frozenset({"period_locked", "locked"})
+LOCKED_SQLSTATE = "MSLCK"  # the database's own wall (billing migration 0006)
+
+
+def _codes(exc: DjangoValidationError) -> set[str]:
+    if hasattr(exc, "error_dict"):
+        return {e.code for errors in exc.error_dict.values() for e in errors}
+    return {e.code for e in exc.error_list}
 
 
 def exception_handler(exc, context):
     """DRF's handler, plus: a Django ValidationError raised by a service is a
-    400 with the same field messages a form would show."""
+    400 with the same field messages a form would show (409 when it says a
+    billing period is locked); the database refusing a locked period is a 409."""
+    if (
+        isinstance(exc, DatabaseError)
+        and getattr(getattr(exc, "__cause__", None), "sqlstate", None) == LOCKED_SQLSTATE
+    ):
+        return Response({"detail": str(exc.__cause__).split("\n")[0]}, status.HTTP_409_CONFLICT)
     if isinstance(exc, DjangoValidationError):
         if hasattr(exc, "error_dict"):
             detail = {
@@ -14,5 +32,7 @@ def exception_handler(exc, context):
             }
         else:
             detail = {"non_field_errors": exc.messages}
+        if _codes(exc) & LOCKED_CODES:
+            return Response(detail, status=status.HTTP_409_CONFLICT)
         exc = exceptions.ValidationError(detail)
     return drf_exception_handler(exc, context)
