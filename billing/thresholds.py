@@ -9,11 +9,12 @@ force built by ``clients.rules``.
 """
 
 import datetime
+from collections.abc import Iterable
 from dataclasses import dataclass
 
-from clients.models import Contract
+from clients.models import BlockTopUp, Contract
 from clients.rules import AppliedRule
-from msops.sql import concat
+from msops.sql import concat, table
 from tickets.models import BillingMoment, TimeEntry
 
 from .models import ExceptionFlag
@@ -120,11 +121,48 @@ def period_bounds(today: datetime.date) -> dict[str, tuple[datetime.date, dateti
     }
 
 
-def block_balance_key(effective_from: datetime.date) -> str:
-    """A block's alerts fire once per balance: a top-up (new terms) starts one."""
-    return f"from-{effective_from:%Y-%m-%d}"
+def block_balance_key(added_on: datetime.date) -> str:
+    """A block's alerts fire once per balance: a top-up starts a new balance
+    (the key names the day of the latest top-up)."""
+    return f"from-{added_on:%Y-%m-%d}"
 
 
-def block_balance_key_sql(effective_from: str) -> str:
+def block_balance_key_sql(added_on: str) -> str:
     """:func:`block_balance_key` over an SQL date expression."""
-    return concat("'from-'", effective_from)
+    return concat("'from-'", added_on)
+
+
+@dataclass(frozen=True)
+class BlockBalance:
+    included: int  # minutes of every top-up added so far
+    key: str  # the alerts' period: the latest top-up's
+
+
+def block_balance(
+    top_ups: Iterable[tuple[datetime.date, int]], *, today: datetime.date
+) -> BlockBalance | None:
+    """What a block's allowance alerts measure its work against, from its
+    top-ups as ``(added_on, minutes)``: the minutes of every top-up added on
+    or before ``today``, carried over from top-up to top-up, and the balance
+    key of the latest of them. Expiry is ignored here (an alert about time
+    that expired unused would come too late to help); invoicing applies it.
+    No top-up yet: no balance, and no alert."""
+    added = [(added_on, minutes) for added_on, minutes in top_ups if added_on <= today]
+    if not added:
+        return None
+    return BlockBalance(
+        included=sum(minutes for _, minutes in added),
+        key=block_balance_key(max(added_on for added_on, _ in added)),
+    )
+
+
+def block_balance_sql(*, organization: str, on: str) -> str:
+    """:func:`block_balance` for every block of the organization, as a query
+    with the columns ``contract_id``, ``included`` and ``latest`` (the day of
+    the latest top-up, for :func:`block_balance_key_sql`). Blocks without a
+    top-up on or before ``on`` have no row."""
+    return (
+        "SELECT b.contract_id, SUM(b.minutes) AS included, MAX(b.added_on) AS latest"  # noqa: S608 - the table from the model, expressions from the caller
+        f" FROM {table(BlockTopUp)} b WHERE b.organization_id = {organization}"
+        f" AND b.added_on <= {on} GROUP BY b.contract_id"
+    )

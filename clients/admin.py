@@ -1,16 +1,24 @@
 """Django admin for clients/. A staff member who is not a superuser sees and
 picks only rows of the organizations they administer (TenantAdmin); related
 objects must belong to the row's own organization; inlines on a contract offer
-only that contract's organization's rows."""
+only that contract's organization's rows. Pricing tiers and block top-ups are
+written through their services (their own admin pages; read-only inline)."""
+
+from collections.abc import Callable
 
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
-from django.db import models
+from django.db import models, transaction
+from django.shortcuts import redirect
+from django.urls import reverse
 
+from msops.forms import add_service_errors
 from msops.tenancy.admin import TenantAdmin, admin_organization_ids
+from msops.tenancy.scoping import activate_organization
 
 from .models import (
+    BlockTopUp,
     Client,
     Contract,
     ContractRevision,
@@ -20,10 +28,36 @@ from .models import (
     SLATarget,
     UnitCount,
 )
-from .services import contract_revision_create
+from .services import (
+    block_top_up_create,
+    block_top_up_delete,
+    check_block_expiry,
+    contract_revision_create,
+    pricing_tier_create,
+    pricing_tier_delete,
+    pricing_tier_update,
+)
 from .services.rates import rules_excluding_without_rate
 
 SAME_ORGANIZATION = "Choose one from the same organization."
+
+
+class _DryRun(Exception):
+    """Rolls back a service call made only to hear its answer."""
+
+
+def service_answer(organization, call: Callable[[], object]) -> ValidationError | None:
+    """Run a service in a savepoint that is always rolled back, and return
+    its refusal (None: it would succeed). The admin's forms check with it;
+    ``save_model``/``delete_model`` then run the same service for real."""
+    try:
+        with activate_organization(organization), transaction.atomic():
+            call()
+            raise _DryRun
+    except _DryRun:
+        return None
+    except ValidationError as error:
+        return error
 
 
 def _related_organization_errors(form: forms.ModelForm, organization_id: int | None) -> None:
@@ -76,6 +110,12 @@ class ContractRevisionForm(ContractPartForm):
             self.add_error("effective_from", "Terms cannot apply before the contract starts.")
         if effective_from and contract.ends_on and effective_from > contract.ends_on:
             self.add_error("effective_from", "Terms cannot start after the contract ends.")
+        try:
+            check_block_expiry(
+                contract=contract, block_expiry_months=cleaned.get("block_expiry_months")
+            )
+        except ValidationError as error:
+            add_service_errors(self, error)
         rate = cleaned.get("hourly_rate")
         if effective_from and rate is not None and rate <= 0 and contract.pk is not None:
             # The same rule as contract_revision_create: excluded work falls
@@ -183,8 +223,33 @@ class SLATargetInline(ContractPartInline):
     model = SLATarget
 
 
-class PricingTierInline(ContractPartInline):
+class ReadOnlyContractPartInline(ContractPartInline):
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class PricingTierInline(ReadOnlyContractPartInline):
+    """The bands, to read: each band is checked against its neighbours (no
+    overlap, no gap), which a formset of several bands cannot do one by one.
+    Change them on the pricing tier pages (or the API)."""
+
     model = PricingTier
+    verbose_name_plural = "Pricing tiers (read-only here: change them under Pricing tiers)"
+    fields = readonly_fields = ["min_units", "max_units", "unit_price"]
+
+
+class BlockTopUpInline(ReadOnlyContractPartInline):
+    model = BlockTopUp
+    verbose_name_plural = "Top-ups (read-only here: add them under Block top-ups)"
+    fields = readonly_fields = ["added_on", "minutes", "price", "expires_on", "note"]
 
 
 class UnitCountInline(ContractPartInline):
@@ -215,6 +280,7 @@ class ContractAdmin(ClientsAdmin):
         SLATargetInline,
         PricingTierInline,
         UnitCountInline,
+        BlockTopUpInline,
     ]
 
     def save_related(self, request, form, formsets, change):
@@ -240,8 +306,23 @@ class ContractAdmin(ClientsAdmin):
                 )
 
 
+class ContractRevisionAdminForm(SameOrganizationForm):
+    def clean(self):
+        cleaned = super().clean()
+        contract = cleaned.get("contract")
+        if contract is not None:
+            try:
+                check_block_expiry(
+                    contract=contract, block_expiry_months=cleaned.get("block_expiry_months")
+                )
+            except ValidationError as error:
+                add_service_errors(self, error)
+        return cleaned
+
+
 @admin.register(ContractRevision)
 class ContractRevisionAdmin(ClientsAdmin):
+    form = ContractRevisionAdminForm
     list_display = ["contract", "organization", "effective_from", "fee", "hourly_rate"]
     list_select_related = ["organization", "contract__client"]
     search_fields = ["contract__name", "contract__client__name", "note"]
@@ -305,13 +386,128 @@ class SLATargetAdmin(ClientsAdmin):
     list_select_related = ["organization", "contract__client"]
 
 
+class ServiceAdmin(ClientsAdmin):
+    """Rows written through a service: the form asks the service first (its
+    refusal shows on the form), ``save_model`` and ``delete_model`` call it,
+    a refused delete is a message, and there is no bulk delete."""
+
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)
+        return actions
+
+    def delete_service(self, obj) -> Callable[[], object]:
+        raise NotImplementedError
+
+    def delete_model(self, request, obj):
+        with activate_organization(obj.organization):
+            self.delete_service(obj)()
+
+    def delete_view(self, request, object_id, extra_context=None):
+        if request.method == "POST":
+            obj = self.get_queryset(request).filter(pk=object_id).first()
+            refused = obj and service_answer(obj.organization, self.delete_service(obj))
+            if refused:
+                self.message_user(request, " ".join(refused.messages), messages.ERROR)
+                opts = self.model._meta
+                return redirect(
+                    reverse(f"admin:{opts.app_label}_{opts.model_name}_change", args=[obj.pk])
+                )
+        return super().delete_view(request, object_id, extra_context)
+
+
+class PricingTierAdminForm(SameOrganizationForm):
+    def clean(self):
+        cleaned = super().clean()
+        contract = cleaned.get("contract")
+        if self.errors or contract is None:
+            return cleaned
+        refused = service_answer(contract.organization, lambda: _save_tier(self.instance, cleaned))
+        if refused:
+            add_service_errors(self, refused)
+        return cleaned
+
+
+def _save_tier(instance: PricingTier, cleaned: dict) -> PricingTier:
+    values = {field: cleaned.get(field) for field in ("min_units", "max_units", "unit_price")}
+    if instance.pk is None:
+        contract = cleaned["contract"]
+        return pricing_tier_create(organization=contract.organization, contract=contract, **values)
+    saved = PricingTier.objects.get(organization=instance.organization_id, pk=instance.pk)
+    return pricing_tier_update(
+        pricing_tier=saved, data={**values, "contract": cleaned.get("contract", saved.contract)}
+    )
+
+
 @admin.register(PricingTier)
-class PricingTierAdmin(ClientsAdmin):
+class PricingTierAdmin(ServiceAdmin):
+    """Bands start at 1 and follow each other without gaps or overlaps
+    (pricing_tier_create/update); only the last band can be deleted."""
+
+    form = PricingTierAdminForm
     list_display = ["contract", "organization", "min_units", "max_units", "unit_price"]
     list_select_related = ["organization", "contract__client"]
+
+    def save_model(self, request, obj, form, change):
+        with activate_organization(form.cleaned_data["contract"].organization):
+            saved = _save_tier(obj, form.cleaned_data)
+        obj.pk = saved.pk
+        obj.refresh_from_db()
+
+    def delete_service(self, obj):
+        return lambda: pricing_tier_delete(pricing_tier=obj)
 
 
 @admin.register(UnitCount)
 class UnitCountAdmin(ClientsAdmin):
     list_display = ["contract", "organization", "month", "units"]
     list_select_related = ["organization", "contract__client"]
+
+
+class BlockTopUpAdminForm(SameOrganizationForm):
+    def clean(self):
+        cleaned = super().clean()
+        contract = cleaned.get("contract")
+        if self.errors or contract is None:
+            return cleaned
+        refused = service_answer(contract.organization, lambda: _add_top_up(cleaned))
+        if refused:
+            add_service_errors(self, refused)
+        return cleaned
+
+
+def _add_top_up(cleaned: dict) -> BlockTopUp:
+    contract = cleaned["contract"]
+    return block_top_up_create(
+        organization=contract.organization,
+        contract=contract,
+        added_on=cleaned.get("added_on"),
+        minutes=cleaned.get("minutes"),
+        price=cleaned.get("price"),
+        note=cleaned.get("note") or "",
+    )
+
+
+@admin.register(BlockTopUp)
+class BlockTopUpAdmin(ServiceAdmin):
+    """Top-ups are added (their expiry set from the terms in force that day)
+    and withdrawn through the service; a top-up is never edited."""
+
+    form = BlockTopUpAdminForm
+    fields = ["organization", "contract", "added_on", "minutes", "price", "note", "expires_on"]
+    readonly_fields = ["expires_on"]
+    list_display = ["contract", "organization", "added_on", "minutes", "price", "expires_on"]
+    list_select_related = ["organization", "contract__client"]
+    date_hierarchy = "added_on"
+
+    def has_change_permission(self, request, obj=None):
+        return obj is None and super().has_change_permission(request, obj)
+
+    def save_model(self, request, obj, form, change):
+        with activate_organization(form.cleaned_data["contract"].organization):
+            saved = _add_top_up(form.cleaned_data)
+        obj.pk = saved.pk
+        obj.refresh_from_db()
+
+    def delete_service(self, obj):
+        return lambda: block_top_up_delete(top_up=obj)

@@ -9,6 +9,7 @@ from django import forms
 
 from msops.forms import MemberChoiceField
 from msops.tenancy.models import Membership
+from tickets.forms import MinutesField
 
 from .models import Client, RequestType, Treatment
 
@@ -113,3 +114,18 @@ class RequestTypeForm(forms.Form):
     is_catch_all = forms.BooleanField(
         required=False, label="Catch-all (“other”, “general”): its overuse is measured"
     )
+
+
+class BlockTopUpForm(forms.Form):
+    """Prepaid time added to a block of hours. The rules (a day in the
+    contract's run, one minute or more, a price of zero or more) are the
+    service's, so its messages are the ones shown."""
+
+    added_on = forms.DateField(
+        label="Added on",
+        widget=forms.DateInput(attrs={"type": "date"}),
+        help_text="Charged in this month; its expiry follows the terms in force that day.",
+    )
+    minutes = MinutesField(label="Time", help_text="Hours:minutes (20:00) or minutes (1200).")
+    price = forms.DecimalField(max_digits=12, decimal_places=2)
+    note = forms.CharField(required=False, max_length=200)

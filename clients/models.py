@@ -95,6 +95,7 @@ class Contract(TenantModel):
     offboarding_fee = models.DecimalField(
         **MONEY, default=ZERO, validators=[MinValueValidator(ZERO)]
     )
+
     class TierMode(models.TextChoices):
         GRADUATED = "graduated", "Graduated: each band's units at the band's price"
         VOLUME = "volume", "Volume: every unit at the price of the band the count falls in"
@@ -348,7 +349,9 @@ class BlockTopUp(TenantModel):
             ),
         ]
         indexes = [
-            models.Index(fields=["organization", "contract", "added_on"], name="top_up_org_contract")
+            models.Index(
+                fields=["organization", "contract", "added_on"], name="top_up_org_contract"
+            )
         ]
 
     def __str__(self) -> str:

@@ -12,5 +12,11 @@ urlpatterns = [
     path("rules/<int:pk>/edit/", views.scope_rule_edit_view, name="scope_rule_edit"),
     path("rules/<int:pk>/end/", views.scope_rule_end_view, name="scope_rule_end"),
     path("contracts/<int:pk>/rules/new/", views.scope_rule_create_view, name="scope_rule_create"),
+    path(
+        "contracts/<int:pk>/top-ups/new/",
+        views.block_top_up_create_view,
+        name="block_top_up_create",
+    ),
+    path("top-ups/<int:pk>/delete/", views.block_top_up_delete_view, name="block_top_up_delete"),
     path("request-types/", views.request_type_list_view, name="request_type_list"),
 ]

@@ -1,9 +1,13 @@
-"""Pages of clients/: the client list, the client page with its contracts and
-scope rules (edited inline with htmx by admins and account managers), and the
-request type catalogue.
+"""Pages of clients/: the client list, the client page with its contracts,
+scope rules and a block's top-ups (edited inline with htmx by admins and
+account managers), and the request type catalogue.
 
 Each view checks the role once and renders either the page or, for htmx, the
 named partial of the same template."""
+
+import datetime
+from dataclasses import dataclass
+from decimal import Decimal
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
@@ -18,13 +22,15 @@ from msops.htmx import htmx_template
 from msops.tenancy.roles import ADMINS, MANAGERS, require_role
 
 from .forms import (
+    BlockTopUpForm,
     ClientForm,
     RequestTypeForm,
     ScopeRuleEndForm,
     ScopeRuleForm,
 )
-from .models import Client
+from .models import ZERO, BlockTopUp, Client, Contract
 from .selectors import (
+    ContractCard,
     account_manager_choices,
     client_get,
     client_list,
@@ -37,6 +43,8 @@ from .selectors import (
     scope_rule_row,
 )
 from .services import (
+    block_top_up_create,
+    block_top_up_delete,
     client_create,
     client_update,
     request_type_create,
@@ -107,17 +115,64 @@ def _client_or_404(request: HttpRequest, pk: int) -> Client:
     return client
 
 
+@dataclass(frozen=True)
+class TopUpPanel:
+    """A block's top-ups as the client page shows them, oldest first."""
+
+    contract: Contract
+    top_ups: list[BlockTopUp]
+    form: BlockTopUpForm | None
+    today: datetime.date
+    error: str = ""
+
+    @property
+    def minutes(self) -> int:
+        return sum(top_up.minutes for top_up in self.top_ups)
+
+    @property
+    def price(self) -> Decimal:
+        return sum((top_up.price for top_up in self.top_ups), ZERO)
+
+
+def _is_block(contract: Contract) -> bool:
+    return contract.kind == Contract.Kind.BLOCK
+
+
+@dataclass(frozen=True)
+class ContractRow:
+    """One contract on the client page: its card, the form adding a scope
+    rule (managers) and, for a block of hours, its top-ups."""
+
+    card: ContractCard
+    add_form: ScopeRuleForm | None
+    top_ups: TopUpPanel | None
+
+
 @require_GET
 def client_detail_view(request: HttpRequest, org: str, pk: int) -> HttpResponse:
     membership = require_role(request)
     client = _client_or_404(request, pk)
     page = client_page(organization=request.organization, client=client)
     can_manage = membership.role in MANAGERS
+    blocks = [card.contract for card in page.contracts if _is_block(card.contract)]
+    top_ups = _top_ups_by_contract(request.organization, blocks)
     context = {
         "client": client,
         "page": page,
         "contract_rows": [
-            (card, _add_rule_form(card) if can_manage else None) for card in page.contracts
+            ContractRow(
+                card=card,
+                add_form=_add_rule_form(card) if can_manage else None,
+                top_ups=TopUpPanel(
+                    contract=card.contract,
+                    top_ups=top_ups.get(card.contract.pk, []),
+                    form=_top_up_form(card.contract, page.today) if can_manage else None,
+                    today=page.today,
+                )
+                if _is_block(card.contract)
+                else None,
+            )
+            for card in page.contracts
         ],
         "can_manage": can_manage,
     }
@@ -307,9 +362,7 @@ def scope_rule_create_view(request: HttpRequest, org: str, pk: int) -> HttpRespo
     """Add a rule to a contract for a request type it has no rule for yet.
     htmx gets the contract's rules section back."""
     require_role(request, *MANAGERS)
-    contract = contract_get(organization=request.organization, pk=pk)
-    if contract is None:
-        raise Http404("No such contract.")
+    contract = _contract_or_404(request, pk)
     card = contract_card(organization=request.organization, contract=contract)
     form = _add_rule_form(card, request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
@@ -344,6 +397,117 @@ def scope_rule_create_view(request: HttpRequest, org: str, pk: int) -> HttpRespo
             else "Every active request type already has a rule in this contract.",
         },
     )
+
+
+# --- block top-ups (inline on the client page) ---------------------------------
+def _top_ups_by_contract(organization, contracts: list[Contract]) -> dict[int, list[BlockTopUp]]:
+    """The top-ups of the given blocks in one query (none without blocks).
+    Read here until clients/selectors.py gains a top-up selector."""
+    if not contracts:
+        return {}
+    by_contract: dict[int, list[BlockTopUp]] = {}
+    for top_up in BlockTopUp.objects.filter(
+        organization=organization, contract__in=[contract.pk for contract in contracts]
+    ).order_by("added_on", "pk"):
+        by_contract.setdefault(top_up.contract_id, []).append(top_up)
+    return by_contract
+
+
+def _top_up_form(contract: Contract, today: datetime.date, data=None) -> BlockTopUpForm:
+    added_on = max(today, contract.starts_on)
+    if contract.ends_on is not None:
+        added_on = min(added_on, contract.ends_on)
+    return BlockTopUpForm(data, initial={"added_on": added_on}, auto_id=f"top-up-{contract.pk}-%s")
+
+
+def _top_up_panel(request: HttpRequest, contract: Contract, form=None, **extra) -> TopUpPanel:
+    today = organization_today(organization=request.organization)
+    return TopUpPanel(
+        contract=contract,
+        top_ups=_top_ups_by_contract(request.organization, [contract]).get(contract.pk, []),
+        form=form if form is not None else _top_up_form(contract, today),
+        today=today,
+        **extra,
+    )
+
+
+def _top_ups_response(request: HttpRequest, panel: TopUpPanel, **extra) -> HttpResponse:
+    return render(
+        request,
+        "clients/client_detail.html#contract-top-ups",
+        {"panel": panel, "can_manage": True, **extra},
+    )
+
+
+def _contract_or_404(request: HttpRequest, pk: int) -> Contract:
+    contract = contract_get(organization=request.organization, pk=pk)
+    if contract is None:
+        raise Http404("No such contract.")
+    return contract
+
+
+@require_http_methods(["GET", "POST"])
+def block_top_up_create_view(request: HttpRequest, org: str, pk: int) -> HttpResponse:
+    """Add prepaid time to a block of hours. htmx gets the block's top-ups
+    section back (with the form's errors, or a fresh form)."""
+    require_role(request, *MANAGERS)
+    contract = _contract_or_404(request, pk)
+    today = organization_today(organization=request.organization)
+    form = _top_up_form(contract, today, request.POST if request.method == "POST" else None)
+    saved = None
+    if request.method == "POST" and form.is_valid():
+        try:
+            saved = block_top_up_create(
+                organization=request.organization, contract=contract, **form.cleaned_data
+            )
+        except ValidationError as error:
+            add_service_errors(form, error)
+        else:
+            if not request.htmx:
+                messages.success(
+                    request, f"Top-up of {saved.minutes} min added on {saved.added_on:%Y-%m-%d}."
+                )
+                return redirect(_client_anchor(org, contract.client_id, contract.pk))
+            form = None  # a fresh form
+    if request.htmx:
+        return _top_ups_response(request, _top_up_panel(request, contract, form), saved=saved)
+    return _client_form_page(
+        request,
+        {
+            "title": f"{contract}: add a top-up",
+            "form": form,
+            "action": reverse("clients:block_top_up_create", kwargs={"org": org, "pk": pk}),
+            "cancel_url": _client_anchor(org, contract.client_id, contract.pk),
+            "submit_label": "Add top-up",
+        },
+    )
+
+
+@require_http_methods(["POST"])
+def block_top_up_delete_view(request: HttpRequest, org: str, pk: int) -> HttpResponse:
+    """Withdraw a top-up added by mistake. htmx gets the block's top-ups
+    section back; a refusal is shown there (or as a message)."""
+    require_role(request, *MANAGERS)
+    top_up = (
+        BlockTopUp.objects.filter(organization=request.organization, pk=pk)
+        .select_related("contract")
+        .first()
+    )
+    if top_up is None:
+        raise Http404("No such top-up.")
+    contract = top_up.contract
+    error = ""
+    try:
+        block_top_up_delete(top_up=top_up)
+    except ValidationError as refused:
+        error = " ".join(refused.messages)
+    if request.htmx:
+        return _top_ups_response(request, _top_up_panel(request, contract, error=error))
+    if error:
+        messages.error(request, error)
+    else:
+        messages.success(request, f"The top-up of {top_up.added_on:%Y-%m-%d} was withdrawn.")
+    return redirect(_client_anchor(org, contract.client_id, contract.pk))
 
 
 # --- request types ----------------------------------------------------------

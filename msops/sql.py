@@ -36,3 +36,13 @@ def adapt(value):
     if isinstance(value, datetime.date):
         return ops.adapt_datefield_value(value)
     return value
+
+
+# The SQLSTATE of the database's own wall around locked billing periods
+# (triggers in billing/migrations/0006_locked_period_triggers.py).
+LOCKED_PERIOD_SQLSTATE = "MSLCK"
+
+
+def refused_by_locked_period(error: BaseException) -> bool:
+    """Whether a database error is a locked billing period refusing a change."""
+    return getattr(getattr(error, "__cause__", None), "sqlstate", None) == LOCKED_PERIOD_SQLSTATE

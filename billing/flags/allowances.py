@@ -13,6 +13,7 @@ from ..thresholds import (
     ALLOWANCE_THRESHOLDS,
     allowance_crossed_sql,
     block_balance_key_sql,
+    block_balance_sql,
     period_bounds,
 )
 from .sql import FLAG_COLUMNS, concat, pg, sql_list, tables
@@ -26,10 +27,12 @@ def allowance_sql(
     statement. A retainer counts the work of the current period (by the
     contract's period, in the organization's timezone) against the included
     minutes of the terms in force, once per period; a block counts all its
-    work against the balance of the terms in force, once per balance (a
-    top-up is new terms: a new balance). All work on the contract counts,
-    decided or not (``thresholds.ALLOWANCE_STATUSES``), by the contract in
-    force on each work date."""
+    work against the minutes of all its top-ups added by today
+    (``thresholds.block_balance``: expiry is ignored, and a block without a
+    top-up raises nothing), once per balance (a top-up starts a new one). All
+    work on the contract counts, decided or not
+    (``thresholds.ALLOWANCE_STATUSES``), by the contract in force on each work
+    date."""
     tb = tables()
     today = timezone.localtime(now, organization.tzinfo).date()
     bounds = period_bounds(today)
@@ -50,15 +53,17 @@ def allowance_sql(
         " THEN u.included - u.used ELSE 0 END AS TEXT) || ' min left' ELSE '' END"
     )
     thresholds = " UNION ALL ".join("SELECT %s AS kind, %s AS pct" for _ in ALLOWANCE_THRESHOLDS)
-    balance_key = block_balance_key_sql("rv.effective_from")
+    balance_key = block_balance_key_sql("b.latest")
     sql = (
-        f"WITH k AS {materialized}(SELECT k.id, k.organization_id, k.client_id, k.kind,"
+        f"WITH b AS ({block_balance_sql(organization='%s', on='%s')}),"
+        f" k AS {materialized}(SELECT k.id, k.organization_id, k.client_id, k.kind,"
         f" CASE WHEN k.kind = 'retainer' THEN CASE k.period {period_key} END"
         f" ELSE {balance_key} END AS period_key,"
         f" CASE k.period {since} END AS since, CASE k.period {until} END AS until,"
-        " rv.included_minutes AS included"
+        " CASE WHEN k.kind = 'block' THEN b.included ELSE rv.included_minutes END AS included"
         f" FROM {tb['contract']} k"
         f" JOIN {tb['revision']} rv ON rv.id = {terms_in_force_sql(contract='k.id', on='%s')}"
+        " LEFT JOIN b ON b.contract_id = k.id"
         f" WHERE k.organization_id = %s AND k.kind IN ({sql_list(ALLOWANCE_KINDS)})"
         f" AND {covers_sql('k', '%s')}{only}),"
         " u AS (SELECT k.id, k.organization_id, k.client_id, k.kind, k.period_key, k.included,"
@@ -74,7 +79,7 @@ def allowance_sql(
         f" WHERE {allowance_crossed_sql(used='u.used', allowance='u.included', percent='v.pct')}"
         " ON CONFLICT (organization_id, kind, subject_key, period_key) DO NOTHING"
     )
-    params = [*window_params, today, organization.pk, today, today]
+    params = [organization.pk, today, *window_params, today, organization.pk, today, today]
     params += contract_ids or []
     params += [organization.pk, now]
     for threshold in ALLOWANCE_THRESHOLDS:

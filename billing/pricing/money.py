@@ -9,6 +9,8 @@ half-up to the whole minute."""
 import datetime
 from decimal import ROUND_HALF_UP, Decimal
 
+from msops.calendar import add_months
+
 CENT = Decimal("0.01")
 ZERO = Decimal("0.00")
 SIXTY = Decimal(60)
@@ -56,15 +58,6 @@ def month_bounds(month: datetime.date) -> tuple[datetime.date, datetime.date]:
     """(first day, first day of the next month) of the month holding ``month``."""
     start = month.replace(day=1)
     return start, (start + datetime.timedelta(days=32)).replace(day=1)
-
-
-def add_months(day: datetime.date, months: int) -> datetime.date:
-    """``day`` moved by whole calendar months (the 31st → the month's last day)."""
-    index = day.year * 12 + day.month - 1 + months
-    year, month = divmod(index, 12)
-    first = datetime.date(year, month + 1, 1)
-    last = (first + datetime.timedelta(days=32)).replace(day=1) - datetime.timedelta(days=1)
-    return first.replace(day=min(day.day, last.day))
 
 
 def contract_period(kind: str, month: datetime.date) -> tuple[datetime.date, datetime.date]:

@@ -8,6 +8,7 @@ from msops.tenancy.api.filters import TenantFilterSet
 from msops.tenancy.models import Membership
 
 from ..models import (
+    BlockTopUp,
     Client,
     Contract,
     ContractRevision,
@@ -117,4 +118,14 @@ class UnitCountFilter(TenantFilterSet):
 
     class Meta:
         model = UnitCount
+        fields = ["contract"]
+
+
+class BlockTopUpFilter(TenantFilterSet):
+    contract = django_filters.ModelChoiceFilter(queryset=organization_rows(Contract))
+    added_after = django_filters.DateFilter(field_name="added_on", lookup_expr="gte")
+    added_before = django_filters.DateFilter(field_name="added_on", lookup_expr="lte")
+
+    class Meta:
+        model = BlockTopUp
         fields = ["contract"]

@@ -14,3 +14,4 @@ def register(router) -> None:
     router.register("sla-targets", views.SLATargetViewSet, basename="sla-target")
     router.register("pricing-tiers", views.PricingTierViewSet, basename="pricing-tier")
     router.register("unit-counts", views.UnitCountViewSet, basename="unit-count")
+    router.register("block-top-ups", views.BlockTopUpViewSet, basename="block-top-up")

@@ -8,6 +8,7 @@ from msops.tenancy.api.mixins import TenantPrimaryKeyRelatedField
 from msops.tenancy.models import Membership
 
 from ..models import (
+    BlockTopUp,
     Client,
     Contract,
     ContractRevision,
@@ -112,6 +113,7 @@ class ContractSerializer(serializers.ModelSerializer):
             "notice_days",
             "offboarding_fee",
             "review_cadence",
+            "tier_mode",
             "terms",
             "revisions",
             "created_at",
@@ -207,3 +209,30 @@ class UnitCountSerializer(serializers.ModelSerializer):
         model = UnitCount
         fields = ["id", "contract", "month", "units"]
         read_only_fields = ["id"]
+
+
+class BlockTopUpSerializer(serializers.ModelSerializer):
+    """Prepaid minutes added to a block of hours: charged ``price`` in the
+    month of ``added_on``; unused minutes can be drawn until ``expires_on``
+    (set from the terms in force on ``added_on``; null: never)."""
+
+    contract = TenantPrimaryKeyRelatedField(queryset=Contract.objects)
+
+    class Meta:
+        model = BlockTopUp
+        fields = [
+            "id",
+            "contract",
+            "added_on",
+            "minutes",
+            "price",
+            "expires_on",
+            "note",
+            "created_at",
+        ]
+        read_only_fields = ["id", "expires_on", "created_at"]
+        extra_kwargs = {
+            # The service's rules and messages, not the model's validators.
+            "minutes": {"validators": [], "min_value": None},
+            "price": {"validators": [], "min_value": None, "required": True},
+        }

@@ -16,6 +16,7 @@ from msops.tenancy.roles import ADMINS, MANAGERS
 
 from .. import selectors, services
 from ..models import (
+    BlockTopUp,
     Client,
     Contract,
     ContractRevision,
@@ -293,7 +294,11 @@ class SLATargetViewSet(ServiceModelViewSet):
 
 
 class PricingTierViewSet(ServiceModelViewSet):
-    """Price per unit by volume band, for per-unit contracts."""
+    """Price per unit by volume band, for per-unit contracts. A contract's
+    bands start at 1 and follow each other without gaps or overlaps (next
+    ``min_units`` = previous ``max_units`` + 1); only the last band is
+    open-ended (``max_units`` null) and only the last band can be deleted.
+    How a month's count is priced by the bands is the contract's ``tier_mode``."""
 
     queryset = PricingTier.objects.none()
     serializer_class = serializers.PricingTierSerializer
@@ -347,3 +352,31 @@ class UnitCountViewSet(ServiceModelViewSet):
 
     def delete_object(self, instance):
         services.unit_count_delete(unit_count=instance)
+
+
+class BlockTopUpViewSet(ServiceModelViewSet):
+    """Prepaid minutes added to a block of hours. A top-up is charged in the
+    month it is added and is not edited: delete a mistaken one and add it
+    again. Its expiry comes from the terms in force on the day it is added.
+    Admins and account managers write (as on the client page); everyone reads."""
+
+    queryset = BlockTopUp.objects.none()
+    serializer_class = serializers.BlockTopUpSerializer
+    filterset_class = filters.BlockTopUpFilter
+    ordering_fields = ["added_on", "created_at"]
+    http_method_names = ["get", "post", "delete", "head", "options"]
+    write_roles = MANAGERS
+
+    def get_tenant_queryset(self, organization):
+        # Read here until clients/selectors.py gains a top-up selector.
+        return (
+            BlockTopUp.objects.filter(organization=organization)
+            .select_related("contract")
+            .order_by("contract_id", "added_on", "pk")
+        )
+
+    def create_object(self, data):
+        return services.block_top_up_create(organization=self.organization, **data)
+
+    def delete_object(self, instance):
+        services.block_top_up_delete(top_up=instance)

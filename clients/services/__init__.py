@@ -1,5 +1,6 @@
 """Writes of clients/: clients, contracts and their effective-dated terms,
-request types, scope rules, SLA targets and per-unit pricing.
+request types, scope rules, SLA targets, per-unit pricing and the top-ups of
+a block of hours.
 
 Every service takes the organization explicitly (or an object that carries
 it), validates field values *and* the domain's rules, and reports every
@@ -12,6 +13,7 @@ from .client import CLIENT_FIELDS, client_create, client_delete, client_update
 from .contract import (
     CONTRACT_FIELDS,
     TERM_FIELDS,
+    check_block_expiry,
     contract_create,
     contract_delete,
     contract_revision_create,
@@ -19,9 +21,12 @@ from .contract import (
     contract_update,
 )
 from .pricing import (
+    block_top_up_create,
+    block_top_up_delete,
     pricing_tier_create,
     pricing_tier_delete,
     pricing_tier_update,
+    top_up_expires_on,
     unit_count_delete,
     unit_count_set,
 )
@@ -47,6 +52,9 @@ __all__ = [
     "CONTRACT_FIELDS",
     "REVISION_FIELDS",
     "TERM_FIELDS",
+    "block_top_up_create",
+    "block_top_up_delete",
+    "check_block_expiry",
     "client_create",
     "client_delete",
     "client_update",
@@ -69,6 +77,7 @@ __all__ = [
     "sla_target_create",
     "sla_target_delete",
     "sla_target_update",
+    "top_up_expires_on",
     "unit_count_delete",
     "unit_count_set",
 ]

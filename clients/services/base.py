@@ -7,8 +7,10 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any, TypeVar
 
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
-from django.db import IntegrityError, models, transaction
+from django.db import DatabaseError, IntegrityError, models, transaction
 from django.db.models import ProtectedError
+
+from msops.sql import refused_by_locked_period
 
 M = TypeVar("M", bound=models.Model)
 Errors = dict[str, list[str]]
@@ -73,6 +75,9 @@ def save(instance: M) -> M:
             instance.save()
     except IntegrityError as error:
         raise ValidationError({NON_FIELD_ERRORS: [CONFLICT]}) from error
+    except DatabaseError as error:
+        _locked_period(error)
+        raise
     return instance
 
 
@@ -82,6 +87,24 @@ def delete(instance: models.Model, *, in_use: str) -> None:
             instance.delete()
     except ProtectedError as error:
         raise ValidationError({NON_FIELD_ERRORS: [in_use]}) from error
+    except DatabaseError as error:
+        _locked_period(error)
+        raise
+
+
+def _locked_period(error: DatabaseError) -> None:
+    """A locked billing period refused the write (the database's wall around
+    what priced a closed month: unit counts, top-ups): a clear error."""
+    if refused_by_locked_period(error):
+        raise ValidationError(
+            {
+                NON_FIELD_ERRORS: ValidationError(
+                    "The billing period of this month is locked: what priced it cannot change."
+                    " Corrections go on an adjustment in the next open period.",
+                    code="period_locked",
+                )
+            }
+        ) from error
 
 
 def snapshot(instance: models.Model, fields: Iterable[str]) -> dict[str, Any]:

@@ -14,6 +14,7 @@ from msops.tenancy.models import Organization
 
 from ..models import (
     ZERO,
+    BlockTopUp,
     Client,
     Contract,
     ContractRevision,
@@ -34,6 +35,7 @@ from .base import (
     snapshot,
     validate,
 )
+from .pricing import block_top_up_create, top_up_expires_on
 from .rates import first_day_without_rate, rules_excluding_without_rate
 
 CURRENCY = re.compile(r"^[A-Z]{3}$")
@@ -48,6 +50,7 @@ TERM_FIELDS: dict[str, Any] = {
     "rounding_increment_minutes": 15,
     "minimum_charge_minutes": 0,
     "reask_factor": 2,
+    "block_expiry_months": None,
     "note": "",
 }
 CONTRACT_FIELDS = (
@@ -62,7 +65,9 @@ CONTRACT_FIELDS = (
     "notice_days",
     "offboarding_fee",
     "review_cadence",
+    "tier_mode",
 )
+FIRST_TOP_UP_NOTE = "The block's first prepaid time"
 
 
 # --- contracts and their terms ----------------------------------------------
@@ -123,6 +128,46 @@ def _contract_rules(contract: Contract, errors: Errors, *, original: Mapping[str
                 "ends_on",
                 f"New terms start on {late.effective_from:%Y-%m-%d}, after this end date.",
             )
+    if contract.pk is not None:
+        _top_up_dates_rules(contract, errors, original=original)
+
+
+def _top_up_dates_rules(contract: Contract, errors: Errors, *, original: Mapping) -> None:
+    """A block keeps its top-ups inside its run (those added on its first day
+    move with the start) and stays a block while it has any (or terms that
+    say when they expire)."""
+    top_ups = BlockTopUp.objects.filter(organization=contract.organization_id, contract=contract)
+    if "kind" not in errors and contract.kind != Contract.Kind.BLOCK:
+        if top_ups.exists():
+            add_error(errors, "kind", "This block of hours has top-ups: it stays a block.")
+        elif ContractRevision.objects.filter(
+            organization=contract.organization_id,
+            contract=contract,
+            block_expiry_months__isnull=False,
+        ).exists():
+            add_error(errors, "kind", "Its terms say when top-ups expire: it stays a block.")
+    if "starts_on" not in errors and contract.starts_on != original.get("starts_on"):
+        early = (
+            top_ups.filter(added_on__lt=contract.starts_on)
+            .exclude(added_on=original.get("starts_on"))
+            .order_by("added_on")
+            .first()
+        )
+        if early is not None:
+            add_error(
+                errors,
+                "starts_on",
+                f"Time was added to the block on {early.added_on:%Y-%m-%d}; "
+                "the contract must start on or before that.",
+            )
+    if "ends_on" not in errors and contract.ends_on is not None:
+        late = top_ups.filter(added_on__gt=contract.ends_on).order_by("-added_on").first()
+        if late is not None:
+            add_error(
+                errors,
+                "ends_on",
+                f"Time was added to the block on {late.added_on:%Y-%m-%d}, after this end date.",
+            )
 
 
 def _revision_rules(revision: ContractRevision, errors: Errors) -> None:
@@ -160,12 +205,18 @@ def _revision_rules(revision: ContractRevision, errors: Errors) -> None:
         add_error(errors, "rounding_increment_minutes", "Round to between 1 and 60 minutes.")
     if (
         contract.kind == Contract.Kind.BLOCK
+        and contract.pk is None
         and "included_minutes" not in errors
         and not revision.included_minutes
     ):
         add_error(
-            errors, "included_minutes", "A block of hours needs the number of prepaid minutes."
+            errors,
+            "included_minutes",
+            "A block of hours starts with prepaid minutes: give their number "
+            "(they become its first top-up).",
         )
+    if "block_expiry_months" not in errors:
+        _block_expiry_rule(contract, revision.block_expiry_months, errors)
     try:
         factor = int(revision.reask_factor)
     except (TypeError, ValueError):
@@ -181,6 +232,24 @@ def _revision_rules(revision: ContractRevision, errors: Errors) -> None:
         and (revision.hourly_rate or ZERO) <= ZERO
     ):
         _excluded_work_needs_a_rate(revision, errors)
+
+
+def _block_expiry_rule(contract: Contract, months: int | None, errors: Errors) -> None:
+    if months is not None and contract.kind != Contract.Kind.BLOCK:
+        add_error(
+            errors,
+            "block_expiry_months",
+            "Only a block of hours has top-ups that expire: leave this empty.",
+        )
+
+
+def check_block_expiry(*, contract: Contract, block_expiry_months: int | None) -> None:
+    """The terms' rule for ``block_expiry_months``, for forms that add terms
+    outside :func:`contract_revision_create` (the admin's inline)."""
+    errors: Errors = {}
+    _block_expiry_rule(contract, block_expiry_months, errors)
+    if errors:
+        raise ValidationError(errors)
 
 
 def _excluded_work_needs_a_rate(revision: ContractRevision, errors: Errors) -> None:
@@ -244,10 +313,13 @@ def contract_create(
     notice_days: int = 30,
     offboarding_fee: Decimal = ZERO,
     review_cadence: str = Contract.ReviewCadence.QUARTERLY,
+    tier_mode: str = Contract.TierMode.GRADUATED,
     terms: Mapping[str, Any] | None = None,
 ) -> Contract:
     """A contract and its first terms (in force from the start), together.
-    The currency defaults to the organization's."""
+    The currency defaults to the organization's. A block of hours also gets
+    its first top-up: the terms' prepaid minutes on the first day, at the
+    terms' fee."""
     contract = Contract(
         organization=organization,
         client=client,
@@ -261,6 +333,7 @@ def contract_create(
         notice_days=notice_days,
         offboarding_fee=offboarding_fee,
         review_cadence=review_cadence,
+        tier_mode=tier_mode,
     )
     errors = field_errors(contract)
     _contract_rules(contract, errors, original={})
@@ -278,13 +351,23 @@ def contract_create(
     revision.contract = contract
     revision.full_clean()
     save(revision)
+    if contract.kind == Contract.Kind.BLOCK and revision.included_minutes > 0:
+        block_top_up_create(
+            organization=organization,
+            contract=contract,
+            added_on=contract.starts_on,
+            minutes=revision.included_minutes,
+            price=revision.fee,
+            note=FIRST_TOP_UP_NOTE,
+        )
     return contract
 
 
 @transaction.atomic
 def contract_update(*, contract: Contract, data: Mapping[str, Any]) -> Contract:
     """Change what the contract is (not its commercial terms: those change by
-    adding a revision). Moving the start moves the first terms with it."""
+    adding a revision). Moving the start moves the first terms with it, and a
+    block's top-ups added on its first day (their expiry moves along)."""
     original = snapshot(contract, ["client_id", "starts_on"])
     assign(contract, data, CONTRACT_FIELDS)
     validate(contract, rules=lambda c, e: _contract_rules(c, e, original=original))
@@ -295,6 +378,15 @@ def contract_update(*, contract: Contract, data: Mapping[str, Any]) -> Contract:
             contract=contract,
             effective_from=original["starts_on"],
         ).update(effective_from=contract.starts_on)
+        terms = contract_terms_on(contract=contract, on=contract.starts_on)
+        for top_up in BlockTopUp.objects.filter(
+            organization=contract.organization_id,
+            contract=contract,
+            added_on=original["starts_on"],
+        ):
+            top_up.added_on = contract.starts_on
+            top_up.expires_on = top_up_expires_on(terms, contract.starts_on)
+            save(top_up)
     return contract
 
 
@@ -305,7 +397,14 @@ def contract_delete(*, contract: Contract) -> None:
     organization = contract.organization_id
     try:
         with transaction.atomic():
-            for model in (ScopeRule, ContractRevision, SLATarget, PricingTier, UnitCount):
+            for model in (
+                ScopeRule,
+                ContractRevision,
+                SLATarget,
+                PricingTier,
+                UnitCount,
+                BlockTopUp,
+            ):
                 model.objects.filter(organization=organization, contract=contract).delete()
             contract.delete()
     except ProtectedError as error:

@@ -14,7 +14,7 @@ from billing.flags import flags_check_ticket, flags_sweep
 from billing.models import ExceptionFlag, ReviewItem, ReviewQueue, ScopeCheck
 from billing.services import ScopeCheckRequest, decision_record, scope_check_approve, time_entry_log
 from billing.services.review import flag_resolve
-from clients.models import Contract, ScopeRule
+from clients.models import BlockTopUp, Contract, ScopeRule
 from msops.tenancy.scoping import activate_organization
 from tests.factories import (
     ClientFactory,
@@ -389,23 +389,36 @@ def test_each_month_of_a_retainer_gets_its_own_flag(scoped, org, developer, term
     ) == ["2026-10", "2026-11"]
 
 
+def top_up(block, minutes, added_on=None):
+    return BlockTopUp.objects.create(
+        organization=block.organization,
+        contract=block,
+        added_on=added_on or block.starts_on,
+        minutes=minutes,
+    )
+
+
+def block_ticket(org, developer, account_manager, **contract):
+    """A ticket on a block of hours whose rule never asks about time."""
+    client = ClientFactory(organization=org, account_manager=account_manager)
+    block = ContractFactory(client=client, kind=Contract.Kind.BLOCK, **contract)
+    ContractRevisionFactory(contract=block, included_minutes=0)  # the balance is the top-ups
+    rule = ScopeRuleFactory(contract=block, expected_minutes=10_000)
+    ticket = ticket_open(
+        organization=org, opened_by=developer, client=client, request_type=rule.request_type,
+        title="Migration",
+    )  # fmt: skip
+    assert ticket.contract == block
+    decide(ticket, developer, "included")
+    return block, ticket
+
+
 @pytest.mark.parametrize("how", DETECTORS)
 def test_a_block_of_hours_is_flagged_with_its_remaining_balance(
     scoped, org, developer, account_manager, how
 ):
-    client = ClientFactory(organization=org, account_manager=account_manager)
-    block = ContractFactory(client=client, kind=Contract.Kind.BLOCK, name="10 h block")
-    ContractRevisionFactory(contract=block, included_minutes=600)
-    rule = ScopeRuleFactory(contract=block, expected_minutes=10_000)
-    ticket = ticket_open(
-        organization=org,
-        opened_by=developer,
-        client=client,
-        request_type=rule.request_type,
-        title="Migration",
-    )
-    assert ticket.contract == block
-    decide(ticket, developer, "included")
+    block, ticket = block_ticket(org, developer, account_manager, name="10 h block")
+    top_up(block, 600)
     log(ticket, developer, 500, days_ago=40)  # a block counts its whole life
     detect(how, ticket)
     flag = ExceptionFlag.objects.get(kind=Kind.CONTRACT_80, contract=block)
@@ -417,28 +430,54 @@ def test_a_block_of_hours_is_flagged_with_its_remaining_balance(
 
 
 def test_a_topped_up_block_warns_again_for_its_new_balance(scoped, org, developer, account_manager):
-    client = ClientFactory(organization=org, account_manager=account_manager)
-    block = ContractFactory(
-        client=client, kind=Contract.Kind.BLOCK, starts_on=datetime.date(2025, 1, 1)
+    block, ticket = block_ticket(
+        org, developer, account_manager, starts_on=datetime.date(2025, 1, 1)
     )
-    ContractRevisionFactory(contract=block, included_minutes=600)
-    rule = ScopeRuleFactory(contract=block, expected_minutes=10_000)
-    ticket = ticket_open(
-        organization=org, opened_by=developer, client=client, request_type=rule.request_type,
-        title="Migration",
-    )  # fmt: skip
-    decide(ticket, developer, "included")
+    top_up(block, 600)
     log(ticket, developer, 500, days_ago=40)
     flags_sweep(organization=org)
     assert ExceptionFlag.objects.filter(kind=Kind.CONTRACT_80, contract=block).count() == 1
-    top_up = organization_today(org) - datetime.timedelta(days=1)
-    ContractRevisionFactory(contract=block, included_minutes=1200, effective_from=top_up)
+    added_on = organization_today(org) - datetime.timedelta(days=1)
+    top_up(block, 600, added_on=added_on)  # carried over: 1200 in all
     log(ticket, developer, 500)  # 1000 of 1200
     flags_sweep(organization=org)
-    keys = ExceptionFlag.objects.filter(kind=Kind.CONTRACT_80, contract=block).values_list(
-        "period_key", flat=True
+    flags = ExceptionFlag.objects.filter(kind=Kind.CONTRACT_80, contract=block)
+    assert sorted(flags.values_list("period_key", flat=True)) == sorted(
+        ["from-2025-01-01", f"from-{added_on:%Y-%m-%d}"]
     )
-    assert sorted(keys) == sorted(["from-2025-01-01", f"from-{top_up:%Y-%m-%d}"])
+    assert (
+        "1000 of 1200 min used, 200 min left"
+        in flags.get(period_key=f"from-{added_on:%Y-%m-%d}").detail
+    )
+    assert not contract_flags(block).filter(kind=Kind.CONTRACT_100).exists()
+
+
+def test_a_top_up_counts_from_the_day_it_is_added_and_its_expiry_is_ignored(
+    scoped, org, developer, account_manager
+):
+    block, ticket = block_ticket(org, developer, account_manager)
+    today = organization_today(org)
+    BlockTopUp.objects.create(
+        organization=org,
+        contract=block,
+        added_on=block.starts_on,
+        minutes=600,
+        expires_on=today - datetime.timedelta(days=10),  # expired: still counted
+    )
+    top_up(block, 6000, added_on=today + datetime.timedelta(days=1))  # not added yet
+    log(ticket, developer, 500)
+    flags_sweep(organization=org)
+    flag = contract_flags(block).get()
+    assert flag.kind == Kind.CONTRACT_80
+    assert flag.period_key == f"from-{block.starts_on:%Y-%m-%d}"
+
+
+@pytest.mark.parametrize("how", DETECTORS)
+def test_a_block_without_top_ups_raises_no_alert(scoped, org, developer, account_manager, how):
+    block, ticket = block_ticket(org, developer, account_manager)
+    log(ticket, developer, 900)
+    detect(how, ticket)
+    assert not contract_flags(block).exists()
 
 
 # --- once, idempotent, isolated ----------------------------------------------------------

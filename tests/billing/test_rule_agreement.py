@@ -17,10 +17,10 @@ from billing.thresholds import (
     ALLOWANCE_STATUSES,
     ALLOWANCE_THRESHOLDS,
     TICKET_THRESHOLDS,
-    block_balance_key,
+    block_balance,
     period_bounds,
 )
-from clients.models import Contract, Treatment
+from clients.models import BlockTopUp, Contract, Treatment
 from tests.factories import (
     ClientFactory,
     ContractFactory,
@@ -151,6 +151,11 @@ allowance_world = st.fixed_dictionaries(
     {
         "kind": st.sampled_from([Contract.Kind.RETAINER, Contract.Kind.BLOCK]),
         "included": st.integers(0, 600),
+        # A block's top-ups: (days before today, minutes); some not added yet.
+        "top_ups": st.lists(
+            st.tuples(st.sampled_from([0, 1, -1]) | st.integers(-400, 30), st.integers(1, 600)),
+            max_size=3,
+        ),
         "warning": st.integers(50, 99),
         "entries": st.lists(
             st.tuples(
@@ -180,7 +185,15 @@ def test_allowance_alerts_in_python_and_in_the_sweep_sql_agree(db, org, develope
         contract = ContractFactory(
             client=client, kind=data["kind"], starts_on=today - datetime.timedelta(days=400)
         )
-        terms = ContractRevisionFactory(contract=contract, included_minutes=data["included"])
+        ContractRevisionFactory(contract=contract, included_minutes=data["included"])
+        top_ups = [
+            (today + datetime.timedelta(days=days), minutes) for days, minutes in data["top_ups"]
+        ]
+        if contract.kind == Contract.Kind.BLOCK:
+            for added_on, minutes in top_ups:
+                BlockTopUp.objects.create(
+                    organization=org, contract=contract, added_on=added_on, minutes=minutes
+                )
         ticket = TicketFactory(organization=org, client=client, contract=contract)
         for days, minutes, status in data["entries"]:
             TimeEntryFactory(
@@ -200,16 +213,16 @@ def test_allowance_alerts_in_python_and_in_the_sweep_sql_agree(db, org, develope
                 or first <= today + datetime.timedelta(days=days) < after
             )
         )
-        key = (
-            retainer_key
-            if contract.kind == Contract.Kind.RETAINER
-            else block_balance_key(terms.effective_from)
-        )
+        if contract.kind == Contract.Kind.RETAINER:
+            key, allowance = retainer_key, data["included"]
+        else:
+            balance = block_balance(top_ups, today=today)
+            key, allowance = (balance.key, balance.included) if balance else (None, 0)
         python = {
             (threshold.flag, key)
             for threshold in ALLOWANCE_THRESHOLDS
             if used  # no work on the contract: nothing to alert on
-            and threshold.crossed(used=used, allowance=data["included"], organization=org)
+            and threshold.crossed(used=used, allowance=allowance, organization=org)
         }
         flags_sweep(organization=org)
         alerts = ExceptionFlag.objects.filter(

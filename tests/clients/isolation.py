@@ -3,7 +3,7 @@
 import datetime
 from decimal import Decimal
 
-from clients.models import Contract, PricingTier, Treatment, UnitCount
+from clients.models import BlockTopUp, Contract, PricingTier, Treatment, UnitCount
 from msops.tenancy.models import Role
 from tests.factories import (
     ClientFactory,
@@ -25,6 +25,8 @@ ROUTES: dict[str, Route] = {
     "clients:scope_rule_edit": obj(pk="scope_rule"),
     "clients:scope_rule_end": obj(pk="scope_rule"),
     "clients:scope_rule_create": obj(pk="contract"),
+    "clients:block_top_up_create": obj(pk="block"),
+    "clients:block_top_up_delete": obj(pk="block_top_up"),
     "clients:request_type_list": collection(),
     # API
     "api:client-list": collection(),
@@ -43,6 +45,8 @@ ROUTES: dict[str, Route] = {
     "api:pricing-tier-detail": obj(pk="pricing_tier"),
     "api:unit-count-list": collection(),
     "api:unit-count-detail": obj(pk="unit_count"),
+    "api:block-top-up-list": collection(),
+    "api:block-top-up-detail": obj(pk="block_top_up"),
 }
 
 
@@ -83,8 +87,23 @@ def build(organization, tag: str, world: dict) -> dict:
     unit_count = UnitCount.objects.create(
         organization=organization, contract=contract, month=datetime.date(2025, 1, 1), units=42
     )
+    block = ContractFactory(
+        client=client, name=f"Block {tag}", kind=Contract.Kind.BLOCK, exclusions=f"Block {tag}"
+    )
+    ContractRevisionFactory(contract=block, note=f"Block terms {tag}", block_expiry_months=12)
+    block_top_up = BlockTopUp.objects.create(
+        organization=organization,
+        contract=block,
+        added_on=block.starts_on,
+        minutes=600,
+        price=Decimal("1100.00"),
+        expires_on=datetime.date(2026, 1, 1),
+        note=f"Top-up {tag}",
+    )
     return {
         "client": client,
+        "block": block,
+        "block_top_up": block_top_up,
         "contract": contract,
         "contract_revision": revision,
         "request_type": request_type,

@@ -150,7 +150,14 @@ def _management(prefix: str, total: int = 0) -> dict:
     }
 
 
-INLINE_PREFIXES = ["revisions", "scope_rules", "sla_targets", "pricing_tiers", "unit_counts"]
+INLINE_PREFIXES = [
+    "revisions",
+    "scope_rules",
+    "sla_targets",
+    "pricing_tiers",
+    "unit_counts",
+    "top_ups",
+]
 
 
 def _contract_change_data(org, contract) -> dict:
@@ -166,6 +173,7 @@ def _contract_change_data(org, contract) -> dict:
         "notice_days": "30",
         "offboarding_fee": "0",
         "review_cadence": "quarterly",
+        "tier_mode": "graduated",
     }
     for prefix in INLINE_PREFIXES:
         data.update(_management(prefix))
@@ -186,6 +194,7 @@ def test_a_contract_added_in_the_admin_gets_its_first_terms(client, org):
         "notice_days": "30",
         "offboarding_fee": "0",
         "review_cadence": "quarterly",
+        "tier_mode": "graduated",
     }
     for prefix in INLINE_PREFIXES:
         data.update(_management(prefix))

@@ -7,7 +7,7 @@ from decimal import Decimal
 import pytest
 from django.urls import reverse
 
-from clients.models import Contract, PricingTier, UnitCount
+from clients.models import BlockTopUp, Contract, PricingTier, UnitCount
 from tests.factories import (
     ClientFactory,
     ContractFactory,
@@ -46,10 +46,21 @@ def _contract_with_everything(client, n: int) -> Contract:
     return contract
 
 
+def _block_with_top_ups(client, n: int) -> Contract:
+    """A block of hours with terms and two top-ups."""
+    block = ContractFactory(client=client, name=f"Block {n}", kind=Contract.Kind.BLOCK)
+    ContractRevisionFactory(contract=block, block_expiry_months=12)
+    for added_on in (block.starts_on, datetime.date(2025, 6, 1)):
+        BlockTopUp.objects.create(
+            organization=client.organization, contract=block, added_on=added_on, minutes=600
+        )
+    return block
+
+
 # --- pages -----------------------------------------------------------------------------
 # Session, user, organization, membership and the switcher's memberships are
 # 5 of each page's queries; the rest is the page's own.
-CLIENT_PAGE_BUDGET = 14  # client, request types, contracts + 5 prefetches, nav counts
+CLIENT_PAGE_BUDGET = 15  # client, request types, contracts + 5 prefetches, top-ups, nav counts
 CLIENT_LIST_BUDGET = 8  # count + one page of annotated clients, nav counts
 CATALOGUE_BUDGET = 7  # with the navigation counts
 
@@ -62,13 +73,16 @@ def test_the_client_page_costs_the_same_with_2_or_50_contracts(
         client = ClientFactory(organization=org, account_manager=account_manager)
         for n in range(rows):
             _contract_with_everything(client, n)
+            _block_with_top_ups(client, n)
             RequestTypeFactory(organization=org, name=f"Unruled {n}")
     browser = login(account_manager)
     url = reverse("clients:client_detail", kwargs={"org": org.slug, "pk": client.pk})
     with django_assert_max_num_queries(CLIENT_PAGE_BUDGET):
         response = browser.get(url)
     assert response.status_code == 200
-    assert response.content.decode().count('data-testid="scope-rule"') == rows
+    text = response.content.decode()
+    assert text.count('data-testid="scope-rule"') == rows
+    assert text.count('data-testid="top-up"') == 2 * rows
 
 
 @pytest.mark.parametrize("rows", ROWS)
@@ -103,6 +117,7 @@ def _world(org, account_manager, rows: int) -> None:
     for n in range(rows):
         client = ClientFactory(organization=org, account_manager=account_manager)
         _contract_with_everything(client, n)
+        _block_with_top_ups(client, n)
 
 
 # Token, its last use, count, page of rows, and at most one prefetch.
@@ -116,6 +131,7 @@ ENDPOINTS = [
     "sla-targets",
     "pricing-tiers",
     "unit-counts",
+    "block-top-ups",
 ]
 
 

@@ -4,9 +4,12 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from msops.sql import refused_by_locked_period
+
 # Error codes that mean "this billing period is locked": the API answers 409.
 LOCKED_CODES = frozenset({"period_locked", "locked"})
-LOCKED_SQLSTATE = "MSLCK"  # the database's own wall (billing migration 0006)
+# Error codes that mean "someone changed it since you read it" (a stale version): 409.
+CONFLICT_CODES = frozenset({"conflict"})
 
 
 def _codes(exc: DjangoValidationError) -> set[str]:
@@ -18,11 +21,9 @@ def _codes(exc: DjangoValidationError) -> set[str]:
 def exception_handler(exc, context):
     """DRF's handler, plus: a Django ValidationError raised by a service is a
     400 with the same field messages a form would show (409 when it says a
-    billing period is locked); the database refusing a locked period is a 409."""
-    if (
-        isinstance(exc, DatabaseError)
-        and getattr(getattr(exc, "__cause__", None), "sqlstate", None) == LOCKED_SQLSTATE
-    ):
+    billing period is locked, or that a version is stale); the database
+    refusing a locked period is a 409."""
+    if isinstance(exc, DatabaseError) and refused_by_locked_period(exc):
         return Response({"detail": str(exc.__cause__).split("\n")[0]}, status.HTTP_409_CONFLICT)
     if isinstance(exc, DjangoValidationError):
         if hasattr(exc, "error_dict"):
@@ -32,7 +33,7 @@ def exception_handler(exc, context):
             }
         else:
             detail = {"non_field_errors": exc.messages}
-        if _codes(exc) & LOCKED_CODES:
+        if _codes(exc) & (LOCKED_CODES | CONFLICT_CODES):
             return Response(detail, status=status.HTTP_409_CONFLICT)
         exc = exceptions.ValidationError(detail)
     return drf_exception_handler(exc, context)

@@ -3,7 +3,8 @@ the second time.
 
 Northwind IT Services gets a user for every role, a request-type catalogue
 with billing assumptions (one catch-all), three clients — on a retainer, a
-block of hours and time-and-materials — with scope rules and SLA targets, and
+block of hours (an initial and a later top-up) and time-and-materials — with
+scope rules and SLA targets, and
 60+ tickets across statuses with time entries and decisions over the last two
 months, all written through the services. Contoso Digital is small and shows
 isolation (and the organization switcher: ``admin`` belongs to both).
@@ -27,6 +28,7 @@ from billing.services import (
 )
 from clients.models import Client, Contract, Priority, Treatment
 from clients.services import (
+    block_top_up_create,
     client_create,
     contract_create,
     request_type_create,
@@ -116,13 +118,20 @@ CLIENTS = [
     },
     {
         "name": "Brightside Dental",
-        "notes": "Prepaid block of 40 hours. Tell the practice manager when the block is below 10 h.",
+        "notes": "Prepaid block: 40 hours to start, then a 20-hour top-up. Top-ups expire "
+        "18 months after purchase. Tell the practice manager when less than 10 h is left.",
         "contract": ("Prepaid support block", Contract.Kind.BLOCK),
         "terms": {
+            # The first 40 h: the block's first top-up, at this fee.
             "fee": Decimal("4400.00"),
             "included_minutes": 40 * 60,
             "hourly_rate": Decimal("110.00"),
+            "block_expiry_months": 18,
         },
+        # (weeks ago, minutes, price, note): later top-ups.
+        "top_ups": [
+            (6, 20 * 60, Decimal("2200.00"), "Second block, ordered by phone"),
+        ],
         "rules": {
             "Troubleshooting": (Treatment.INCLUDED, 45, 120, "Drawn from the block."),
             "User onboarding": (Treatment.INCLUDED, 90, None, "Drawn from the block."),
@@ -286,6 +295,15 @@ class Command(BaseCommand):
                     scope_rule_update(
                         scope_rule=rule, data=changes, effective_from=changed_on, today=changed_on
                     )
+            for weeks_ago, minutes, price, note in spec.get("top_ups", ()):
+                block_top_up_create(
+                    organization=org,
+                    contract=contract,
+                    added_on=today - datetime.timedelta(weeks=weeks_ago),
+                    minutes=minutes,
+                    price=price,
+                    note=note,
+                )
             for priority, response, resolution in (
                 (Priority.URGENT, 30, 4 * 60),
                 (Priority.HIGH, 60, 8 * 60),

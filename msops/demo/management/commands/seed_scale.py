@@ -21,6 +21,7 @@ from django_scopes import scopes_disabled
 
 from billing.models import BillingDecision, EntryPortion
 from clients.models import (
+    BlockTopUp,
     Client,
     Contract,
     ContractRevision,
@@ -156,6 +157,25 @@ class Command(BaseCommand):
                 overage_rate=Decimal("140.00"),
             )
             for contract in contracts
+        )
+        # A block's balance is its top-ups: the first terms' minutes on its
+        # first day at the fee (as contract_create does), and a second one
+        # half a year later.
+        blocks = [contract for contract in contracts if contract.kind == Contract.Kind.BLOCK]
+        BlockTopUp.objects.bulk_create(
+            BlockTopUp(
+                organization_id=contract.organization_id,
+                contract=contract,
+                added_on=added_on,
+                minutes=30 * 60,
+                price=Decimal("2500.00"),
+                note=note,
+            )
+            for contract in blocks
+            for added_on, note in [
+                (start, "The block's first prepaid time"),
+                (start + datetime.timedelta(days=182), "Topped up"),
+            ]
         )
         ScopeRule.objects.bulk_create(
             ScopeRule(
