@@ -1,8 +1,10 @@
 """Django admin for billing/: staff see the rows of the organizations they
 administer (TenantAdmin), read-only. Decisions, scope checks and the decision
 log are append-only records made by the services; flags, review queues and
-digests are written by the jobs. The one change offered is resolving flags,
-through the same service as the pages."""
+digests are written by the jobs. Finance's periods, drafts, lines,
+adjustments, draft runs and period events are read-only too. The changes
+offered go through the same services as the pages: resolving flags, and
+starting the review of or locking billing periods."""
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -12,15 +14,22 @@ from msops.tenancy.models import Membership
 from msops.tenancy.scoping import activate_organization
 
 from .models import (
+    Adjustment,
     BillingDecision,
+    BillingPeriod,
     DecisionLogEntry,
     DigestSent,
+    DraftRun,
     EntryPortion,
     ExceptionFlag,
+    InvoiceDraft,
+    InvoiceLine,
+    PeriodEvent,
     ReviewItem,
     ReviewQueue,
     ScopeCheck,
 )
+from .services.periods import period_lock, period_start_review
 from .services.review import flag_resolve
 
 
@@ -129,3 +138,115 @@ class DigestSentAdmin(ReadOnlyTenantAdmin):
     list_display = ["kind", "membership", "period_key", "sent_at"]
     list_filter = ["kind"]
     list_select_related = ["membership__user", "membership__organization"]
+
+
+# --- finance -------------------------------------------------------------------------------
+def _period_action(modeladmin, request, queryset, service, done: str) -> None:
+    """Run ``service`` on each selected period as the staff member's own
+    membership of its organization, inside that organization."""
+    changed, refused = 0, []
+    periods = list(queryset.select_related("organization", "client"))
+    memberships = {
+        m.organization_id: m
+        for m in Membership.objects.filter(
+            user=request.user, organization__in={p.organization_id for p in periods}
+        )
+    }
+    for period in periods:
+        actor = memberships.get(period.organization_id)
+        if actor is None:
+            refused.append(f"{period}: not a member of its organization")
+            continue
+        try:
+            with activate_organization(period.organization):
+                service(period=period, actor=actor)
+        except ValidationError as exc:
+            refused.append(f"{period}: {' '.join(exc.messages)}")
+        except PermissionDenied:
+            refused.append(f"{period}: your role may not do this")
+        else:
+            changed += 1
+    modeladmin.message_user(
+        request, f"{changed} period{'' if changed == 1 else 's'} {done}.", messages.INFO
+    )
+    for reason in refused:
+        modeladmin.message_user(request, reason, messages.WARNING)
+
+
+@admin.action(description="Start the review of the selected periods")
+def start_review(modeladmin, request, queryset):
+    _period_action(modeladmin, request, queryset, period_start_review, "in review")
+
+
+@admin.action(description="Lock the selected periods (refused while exceptions block them)")
+def lock(modeladmin, request, queryset):
+    _period_action(modeladmin, request, queryset, period_lock, "locked")
+
+
+class PeriodEventInline(admin.TabularInline):
+    model = PeriodEvent
+    fields = ["action", "actor", "at", "note"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(BillingPeriod)
+class BillingPeriodAdmin(ReadOnlyTenantAdmin):
+    """A client's month: its status moves only through the services (the
+    actions here, the finance pages, the API); unlocking needs an admin's
+    reason and is done on the period's page."""
+
+    list_display = ["client", "month", "status", "locked_by", "locked_at", "exported_at"]
+    list_filter = ["status", "month"]
+    search_fields = ["client__name"]
+    list_select_related = ["client", "locked_by__user", "locked_by__organization"]
+    inlines = [PeriodEventInline]
+    actions = [start_review, lock]
+
+
+@admin.register(PeriodEvent)
+class PeriodEventAdmin(ReadOnlyTenantAdmin):
+    list_display = ["period", "action", "actor", "at"]
+    list_filter = ["action"]
+    search_fields = ["period__client__name", "note"]
+    list_select_related = ["period__client", "actor__user", "actor__organization"]
+
+
+@admin.register(InvoiceDraft)
+class InvoiceDraftAdmin(ReadOnlyTenantAdmin):
+    list_display = ["period", "currency", "total", "cost", "computed_at"]
+    list_filter = ["currency"]
+    search_fields = ["period__client__name"]
+    list_select_related = ["period__client"]
+
+
+@admin.register(InvoiceLine)
+class InvoiceLineAdmin(ReadOnlyTenantAdmin):
+    list_display = ["description", "kind", "quantity", "unit_price", "amount", "currency", "period"]
+    list_filter = ["kind"]
+    search_fields = ["description", "period__client__name"]
+    list_select_related = ["period__client"]
+
+
+@admin.register(Adjustment)
+class AdjustmentAdmin(ReadOnlyTenantAdmin):
+    """Corrections to locked periods, made by finance through the service
+    (with a reason, billed in the next open period)."""
+
+    list_display = ["description", "client", "amount", "currency", "period", "corrects"]
+    search_fields = ["description", "reason", "client__name"]
+    list_select_related = ["client", "period__client", "corrects__client"]
+
+
+@admin.register(DraftRun)
+class DraftRunAdmin(ReadOnlyTenantAdmin):
+    list_display = ["month", "status", "done", "total", "started_by", "created_at", "finished_at"]
+    list_filter = ["status"]
+    list_select_related = ["started_by__user", "started_by__organization"]

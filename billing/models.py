@@ -685,4 +685,6 @@ class DraftRun(TenantModel):
 
     @property
     def percent(self) -> int:
-        return 100 if not self.total else min(100, self.done * 100 // self.total)
+        if self.status == self.Status.DONE:
+            return 100
+        return 0 if not self.total else min(100, self.done * 100 // self.total)

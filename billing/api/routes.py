@@ -1,6 +1,6 @@
 """Registers the billing API viewsets on the v1 router (msops/api_urls.py)."""
 
-from . import decisions, jobs
+from . import decisions, finance, finance_records, jobs, usage
 
 
 def register(router) -> None:
@@ -19,3 +19,11 @@ def register(router) -> None:
     router.register("flags", jobs.FlagViewSet, basename="flag")
     router.register("review-queues", jobs.ReviewQueueViewSet, basename="review-queue")
     router.register("review-items", jobs.ReviewItemViewSet, basename="review-item")
+    # Finance: billing periods and their exceptions, drafts, lines, adjustments, draft runs.
+    router.register("periods", finance.BillingPeriodViewSet, basename="billing-period")
+    router.register("invoice-drafts", finance_records.InvoiceDraftViewSet, basename="invoice-draft")
+    router.register("invoice-lines", finance_records.InvoiceLineViewSet, basename="invoice-line")
+    router.register("adjustments", finance_records.AdjustmentViewSet, basename="adjustment")
+    router.register("draft-runs", finance_records.DraftRunViewSet, basename="draft-run")
+    # Each contract's usage this month (the figures the pages show).
+    router.register("contract-usage", usage.ContractUsageViewSet, basename="contract-usage")

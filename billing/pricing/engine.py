@@ -20,8 +20,10 @@ How each contract kind is priced (the hand-computed examples are in
 - **Block of hours**: each top-up is charged in the month it is added; included
   work draws on the oldest live top-up first; unused minutes carry over until
   a top-up expires; once the balance is spent, overage as for a retainer.
-- **Time and materials**, **fixed fee**: the fixed fee as a retainer's fee;
-  included work as zero-priced lines.
+- **Fixed fee**: the fee as a retainer's (billable out-of-scope work on its
+  own lines); included work as zero-priced lines.
+- **Time and materials**: no fee (the terms' fee is ignored); billable time
+  as below; included work as zero-priced lines.
 - **Per unit**: the month's unit count priced by the bands, graduated (each
   band's units at its price) or volume (all units at the price of the band
   the count falls in); a fee, if the terms have one, as a retainer's fee.
@@ -51,7 +53,7 @@ from clients.models import BlockTopUp, Contract, ContractRevision, PricingTier, 
 from msops.tenancy.models import Organization
 from tickets.models import Ticket, TimeEntry
 
-from ..models import Adjustment, EntryPortion, InvoiceLine, ScopeCheck
+from ..models import Adjustment, BillingDecision, EntryPortion, InvoiceLine, ScopeCheck
 from .money import (
     ZERO,
     billed_minutes,
@@ -97,9 +99,8 @@ class Portion:
 
 
 PORTION_FIELDS = (
-    "id", "entry_id", "position", "ticket_id", "ticket__client_id", "minutes", "work_date",
-    "status", "decision_id", "contract_id", "contract_revision_id", "scope_rule_id", "treatment",
-    "decision__scope_check_id", "cost_rate",
+    "id", "entry_id", "position", "ticket_id", "minutes", "work_date", "status", "decision_id",
+    "contract_id", "contract_revision_id", "scope_rule_id", "treatment",
 )  # fmt: skip
 
 
@@ -214,16 +215,7 @@ class MonthData:
             .exclude(ends_on__lt=self.month)
             .order_by("starts_on", "pk")
         }
-        portions = EntryPortion.objects.filter(
-            organization=org, work_date__gte=self.month, work_date__lt=self.end
-        )
-        if client_ids is not None:
-            portions = portions.filter(ticket__client_id__in=list(client_ids))
-        # Cost: the entry's snapshot, else the member's cost rate today.
-        portions = portions.annotate(
-            cost_rate=Coalesce("entry__cost_rate", "entry__person__cost_rate")
-        )
-        self.portions = [Portion(*row) for row in portions.values_list(*PORTION_FIELDS)]
+        self._load_portions(org, client_ids)
         referenced = {p.contract_id for p in self.portions if p.contract_id} - set(self.contracts)
         if referenced:  # a portion's contract that no longer runs in the month (edited dates)
             self.contracts.update(
@@ -242,12 +234,6 @@ class MonthData:
                 organization=org, pk__in=rule_ids, rate_override__isnull=False
             ).values_list("pk", "rate_override")
         )
-        self.tickets = {
-            t[0]: t[1:]
-            for t in Ticket.objects.filter(
-                organization=org, pk__in={p.ticket_id for p in self.portions}
-            ).values_list("pk", "number", "title")
-        }
         self._load_checks(org)
         self._load_prior_usage(org)
         self._load_units(org, ids)
@@ -263,6 +249,65 @@ class MonthData:
         self.adjustments: dict[int, list[Adjustment]] = defaultdict(list)
         for a in adjustments.select_related("corrects"):
             self.adjustments[a.client_id].append(a)
+
+    def _load_portions(self, org: int, client_ids) -> None:
+        """The month's portions with their ticket's client, their decision's
+        scope check and their entry's cost rate. Each table is read in a query
+        of its own, restricted to the month (and the clients') rows: joined in
+        one statement, the planner hashes every ticket and time entry of every
+        organization (seconds at scale). The tickets and decisions of a whole
+        month are picked by the portions' query as a subquery (tens of
+        thousands of ids as parameters cost more than reading the portions
+        again), a few clients' by their ids. The ticket's number and title
+        come along for the lines' labels. A portion whose ticket or entry is
+        not found is left out, as the inner joins did."""
+        portions = EntryPortion.objects.filter(
+            organization=org, work_date__gte=self.month, work_date__lt=self.end
+        ).order_by()
+        # Cost: the entry's snapshot, else the member's cost rate today.
+        costs = (
+            TimeEntry.objects.filter(organization=org)
+            .order_by()
+            .annotate(cost=Coalesce("cost_rate", "person__cost_rate"))
+        )
+        entries = costs.filter(work_date__gte=self.month, work_date__lt=self.end)
+        if client_ids is not None:
+            of_clients = Ticket.objects.filter(organization=org, client_id__in=list(client_ids))
+            portions = portions.filter(ticket__in=of_clients.values("pk"))
+            entries = entries.filter(ticket__in=of_clients.values("pk"))
+        rows = list(portions.values_list(*PORTION_FIELDS))
+        if client_ids is None:
+            tickets, decisions = portions.values("ticket_id"), portions.values("decision_id")
+        else:
+            tickets, decisions = {row[3] for row in rows}, {row[7] for row in rows if row[7]}
+        self.tickets: dict[int, tuple[int, str]] = {}
+        client_of: dict[int, int] = {}
+        for pk, client_id, number, title in (
+            Ticket.objects.filter(organization=org, pk__in=tickets)
+            .order_by()
+            .values_list("pk", "client_id", "number", "title")
+        ):
+            self.tickets[pk] = (number, title)
+            client_of[pk] = client_id
+        check_of = dict(
+            BillingDecision.objects.filter(
+                organization=org, pk__in=decisions, scope_check__isnull=False
+            )
+            .order_by()
+            .values_list("pk", "scope_check_id")
+        )
+        cost_rate = dict(entries.values_list("pk", "cost"))
+        elsewhere = {row[1] for row in rows if row[1] not in cost_rate}
+        if elsewhere:  # an entry dated outside the month of its portion
+            cost_rate.update(costs.filter(pk__in=elsewhere).values_list("pk", "cost"))
+        self.portions = [
+            Portion(pk, entry, position, ticket, client_of[ticket], minutes, day, status,
+                    decision, contract, revision, rule, treatment, check_of.get(decision),
+                    cost_rate[entry])
+            for (pk, entry, position, ticket, minutes, day, status, decision, contract, revision,
+                 rule, treatment) in rows
+            if ticket in client_of and entry in cost_rate
+        ]  # fmt: skip
 
     def _load_checks(self, org: int) -> None:
         check_ids = {p.scope_check_id for p in self.portions if p.scope_check_id}
@@ -795,6 +840,10 @@ class ClientPricer:
                 )
             elif line.kind in (Kind.INCLUDED, Kind.BLOCK_DRAWDOWN, Kind.WRITE_OFF):
                 line.quantity = hours(line.minutes)
+        # Within a contract, kind and ticket: the order the lines were made in
+        # (fee segments by date, unit bands low to high, work by date) — the
+        # sort is stable; their descriptions would put "units 11–50" before
+        # "units 1–10".
         return sorted(
             self.lines.values(),
             key=lambda line: (
@@ -802,7 +851,6 @@ class ClientPricer:
                 line.contract_id or 0,
                 KIND_ORDER[line.kind],
                 self.data.tickets.get(line.ticket_id, (0,))[0] if line.ticket_id else 0,
-                line.description,
             ),
         )
 

@@ -319,7 +319,7 @@ def entries_reclassify(
     if any(entry.locked for entry in chosen):
         raise ValidationError({"entries": ValidationError(LOCKED_ENTRY, code="period_locked")})
     ensure_open(
-        organization_id=org_id, client=current.client_id,
+        organization_id=org_id, client=current.client,
         days=[entry.work_date for entry in chosen], field="entries",
     )  # fmt: skip
     on = max(entry.work_date for entry in chosen)

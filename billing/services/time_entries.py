@@ -152,7 +152,7 @@ def time_entry_log(
     """Log time on a ticket and give its minutes their meaning (see the
     module). A repeated idempotency key returns the first entry. A work date
     in a locked billing period refuses (:class:`PeriodLocked`)."""
-    ensure_open(organization_id=ticket.organization_id, client=ticket.client_id, days=[work_date])
+    ensure_open(organization_id=ticket.organization_id, client=ticket.client, days=[work_date])
     logged = time_entry_create(
         ticket=ticket,
         person=person,
@@ -193,7 +193,7 @@ def time_entry_correct(
     ticket's current total. Locked entries, and a move into a locked billing
     period, refuse."""
     ticket = _locked_ticket(entry.ticket)
-    ensure_open(organization_id=ticket.organization_id, client=ticket.client_id,
+    ensure_open(organization_id=ticket.organization_id, client=ticket.client,
                 days=[entry.work_date, work_date])  # fmt: skip
     before = TimeEntry.objects.get(organization=entry.organization_id, pk=entry.pk)
     updated = time_entry_update(entry=entry, work_date=work_date, minutes=minutes, notes=notes)

@@ -12,11 +12,21 @@ from billing.models import (
     ReviewQueue,
     ScopeCheck,
 )
-from tests.billing import routes_decisions, routes_jobs
+from tests.billing import (
+    isolation_finance,
+    routes_decisions,
+    routes_finance_pages,
+    routes_jobs,
+)
 from tests.factories import TicketFactory
 from tests.isolation_types import Route
 
-ROUTES: dict[str, Route] = {**routes_decisions.ROUTES, **routes_jobs.ROUTES}
+ROUTES: dict[str, Route] = {
+    **routes_decisions.ROUTES,
+    **routes_jobs.ROUTES,
+    **isolation_finance.ROUTES,
+    **routes_finance_pages.ROUTES,
+}
 
 
 def build(organization, tag: str, world: dict) -> dict:
@@ -105,4 +115,6 @@ def build(organization, tag: str, world: dict) -> dict:
         "flag": flag,
         "review_queue": queue,
         "review_item": item,
+        **isolation_finance.build(organization, tag, world),
+        **routes_finance_pages.build(organization, tag, world),
     }
