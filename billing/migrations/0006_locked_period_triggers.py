@@ -4,7 +4,7 @@ A client's month that is locked or exported refuses, whatever code path
 tries: time entries and their portions dated in it, its drafts, lines and
 adjustments, and the unit counts and block top-ups it priced. Services check
 first and answer clearly; this is what a forgotten check runs into. The
-error's SQLSTATE is ``MSLCK`` (``billing.periods.LOCKED_SQLSTATE``)."""
+error's SQLSTATE is ``MSLCK`` (``msops.sql.LOCKED_PERIOD_SQLSTATE``)."""
 
 from django.db import migrations
 
