@@ -4,11 +4,36 @@ organization, mounted by msops/urls.py under /client/ in the ``public``
 namespace: the client's signed approval link (no login; the organization
 comes from the signed token)."""
 
-from django.urls import path
+import datetime
 
-from .views import client_link, decisions, jobs, scope_checks
+from django.urls import path, register_converter
+
+from .views import (
+    client_link,
+    decisions,
+    finance,
+    finance_actions,
+    finance_explain,
+    jobs,
+    scope_checks,
+)
 
 app_name = "billing"
+
+
+class MonthConverter:
+    """``2026-11`` in a URL ↔ the first day of that month."""
+
+    regex = r"[1-9][0-9]{3}-(?:0[1-9]|1[0-2])"
+
+    def to_python(self, value: str) -> datetime.date:
+        return datetime.date(int(value[:4]), int(value[5:7]), 1)
+
+    def to_url(self, value) -> str:
+        return value.strftime("%Y-%m") if isinstance(value, datetime.date) else str(value)
+
+
+register_converter(MonthConverter, "yyyy_mm")
 
 urlpatterns = [
     # The developer's prompt on the ticket page and its actions.
@@ -63,6 +88,64 @@ urlpatterns = [
         jobs.review_item_reassign_view,
         name="review_item_reassign",
     ),
+    # Finance: the month's pre-invoice review, a client's period, its lines.
+    path("finance/", finance.finance_current, name="finance_current"),
+    path("finance/<yyyy_mm:month>/", finance.finance_month, name="finance_month"),
+    path("finance/<yyyy_mm:month>/compute/", finance.finance_compute, name="finance_compute"),
+    path(
+        "finance/<yyyy_mm:month>/clients/<int:pk>/",
+        finance.finance_client_month,
+        name="finance_client_month",
+    ),
+    path("finance/periods/<int:pk>/", finance.finance_period, name="finance_period"),
+    path(
+        "finance/periods/<int:pk>/start-review/",
+        finance_actions.finance_period_start_review,
+        name="finance_period_start_review",
+    ),
+    path(
+        "finance/periods/<int:pk>/lock/",
+        finance_actions.finance_period_lock,
+        name="finance_period_lock",
+    ),
+    path(
+        "finance/periods/<int:pk>/unlock/",
+        finance_actions.finance_period_unlock,
+        name="finance_period_unlock",
+    ),
+    path(
+        "finance/periods/<int:pk>/export/",
+        finance_actions.finance_period_export,
+        name="finance_period_export",
+    ),
+    path(
+        "finance/periods/<int:pk>/adjustments/",
+        finance_actions.finance_adjustment_create,
+        name="finance_adjustment_create",
+    ),
+    path(
+        "finance/periods/<int:pk>/classify/",
+        finance_actions.finance_exception_classify,
+        name="finance_exception_classify",
+    ),
+    path(
+        "finance/periods/<int:pk>/write-off/",
+        finance_actions.finance_exception_write_off,
+        name="finance_exception_write_off",
+    ),
+    path(
+        "finance/periods/<int:pk>/resolve-flag/",
+        finance_actions.finance_exception_resolve_flag,
+        name="finance_exception_resolve_flag",
+    ),
+    path(
+        "finance/periods/<int:pk>/send-back/",
+        finance_actions.finance_send_back,
+        name="finance_send_back",
+    ),
+    path("finance/lines/<int:pk>/", finance_explain.finance_line, name="finance_line"),
+    # A contract's usage this month (loaded in place on the client and ticket pages).
+    path("contracts/<int:pk>/usage/", finance_explain.contract_usage_view, name="contract_usage"),
 ]
 
 public_urlpatterns = [

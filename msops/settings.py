@@ -238,6 +238,7 @@ SPECTACULAR_SETTINGS = {
         "FlagKindEnum": "billing.models.ExceptionFlag.Kind",
         "BillingStatusEnum": "tickets.models.TimeEntry.BillingStatus",
         "WaitsOnEnum": "billing.models.EntryPortion.WaitsOn",
+        "ContractKindEnum": "clients.models.Contract.Kind",
     },
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
 }

@@ -34,6 +34,7 @@ from ..models import (
     ReviewQueue,
 )
 from ..pricing import ClientCharges, month_blockers, month_bounds, price_month
+from ..selectors.finance_pages import adjustment_lands_in
 from ._common import draft_run_soon, require_role
 
 FINANCE = frozenset({Role.FINANCE, Role.ADMIN})
@@ -454,26 +455,12 @@ def adjustment_create(
     if errors:
         raise ValidationError(errors)
     client = corrects.client
+    month = adjustment_lands_in(period=corrects)
     target = (
         BillingPeriod.objects.select_for_update()
-        .filter(
-            organization=corrects.organization_id,
-            client=client,
-            month__gt=corrects.month,
-            status__in=(PStatus.OPEN, PStatus.IN_REVIEW),
-        )
-        .order_by("month")
+        .filter(organization=corrects.organization_id, client=client, month=month)
         .first()
-    )
-    if target is None:
-        later = (
-            BillingPeriod.objects.filter(organization=corrects.organization_id, client=client)
-            .order_by("-month")
-            .values_list("month", flat=True)
-            .first()
-        )
-        month = max(later or corrects.month, corrects.month)
-        target = period_get(client=client, month=(month + datetime.timedelta(days=32)))
+    ) or period_get(client=client, month=month)
     currency = contract.currency if contract else client.organization.currency
     return Adjustment.objects.create(
         organization_id=corrects.organization_id,

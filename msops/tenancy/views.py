@@ -10,6 +10,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
 from .forms import ApiTokenForm
+from .models import Role
 from .roles import require_role
 from .selectors import api_token_list, membership_list, membership_list_for_user
 from .services import api_token_create, api_token_revoke
@@ -25,18 +26,22 @@ def home(request: HttpRequest) -> HttpResponse:
 
 
 def organization_home(request: HttpRequest, org: str) -> HttpResponse:
-    from tickets.selectors import home_counts  # the face may read any app's selectors
+    # The face may read any app's selectors.
+    from billing.selectors.finance_pages import my_clients_usage, sent_back_to
+    from tickets.selectors import home_counts
 
     membership = require_role(request)
-    return render(
-        request,
-        "tenancy/organization_home.html",
-        {
-            "members": membership_list(organization=request.organization),
-            "me": membership,
-            "counts": home_counts(membership=membership),
-        },
-    )
+    sent_back_count, sent_back = sent_back_to(membership=membership)
+    context = {
+        "members": membership_list(organization=request.organization),
+        "me": membership,
+        "counts": home_counts(membership=membership),
+        "sent_back_count": sent_back_count,
+        "sent_back": sent_back,
+    }
+    if membership.role == Role.ACCOUNT_MANAGER:
+        context["today"], context["my_usage"] = my_clients_usage(membership=membership)
+    return render(request, "tenancy/organization_home.html", context)
 
 
 @require_http_methods(["GET", "POST"])
