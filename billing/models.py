@@ -140,6 +140,7 @@ class EntryPortion(TenantModel):
             ),
             models.Index(fields=["organization", "decision"], name="portion_org_decision"),
             models.Index(fields=["organization", "status", "work_date"], name="portion_org_status"),
+            models.Index(fields=["organization", "work_date"], name="portion_org_date"),
         ]
 
     def __str__(self) -> str:
