@@ -12,8 +12,9 @@ How each contract kind is priced (the hand-computed examples are in
 ``tests/billing/test_pricing.py``):
 
 - **Retainer**: the fee of each contract period (billed in the month the
-  period starts; terms that change mid-period, or a contract that starts or
-  ends in it, pro-rate fee and allowance by days). Included work draws from
+  period starts, or the contract's first month if it starts later in the
+  period; terms that change mid-period, or a contract that starts or ends in
+  it, pro-rate fee and allowance by days). Included work draws from
   the period's allowance in work-date order; minutes past it are overage at
   the overage rate (the hourly rate when none) of the terms in force on the
   work date.
