@@ -249,6 +249,8 @@ def time_entry_remove(*, entry: TimeEntry) -> None:
     """Remove an entry logged by mistake (its portions go with it); locked
     entries refuse. The meaning of the ticket's other work is unchanged."""
     ticket = _locked_ticket(entry.ticket)
+    ensure_open(organization_id=ticket.organization_id, client=ticket.client,
+                days=[entry.work_date])  # fmt: skip
     time_entry_delete(entry=entry)
     _after_write(ticket)
 
