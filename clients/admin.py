@@ -36,6 +36,8 @@ from .services import (
     pricing_tier_create,
     pricing_tier_delete,
     pricing_tier_update,
+    unit_count_delete,
+    unit_count_set,
 )
 from .services.rates import rules_excluding_without_rate
 
@@ -252,7 +254,10 @@ class BlockTopUpInline(ReadOnlyContractPartInline):
     fields = readonly_fields = ["added_on", "minutes", "price", "expires_on", "note"]
 
 
-class UnitCountInline(ContractPartInline):
+class UnitCountInline(ReadOnlyContractPartInline):
+    """Unit counts, to read: they are set through unit_count_set (a locked
+    billing month refuses them)."""
+
     model = UnitCount
 
 
@@ -458,10 +463,49 @@ class PricingTierAdmin(ServiceAdmin):
         return lambda: pricing_tier_delete(pricing_tier=obj)
 
 
+class UnitCountAdminForm(SameOrganizationForm):
+    def clean(self):
+        cleaned = super().clean()
+        contract = cleaned.get("contract")
+        if self.errors or contract is None:
+            return cleaned
+        refused = service_answer(contract.organization, lambda: _set_units(self.instance, cleaned))
+        if refused:
+            add_service_errors(self, refused)
+        return cleaned
+
+
+def _set_units(instance: UnitCount, cleaned: dict) -> UnitCount:
+    contract = cleaned["contract"]
+    if instance.pk is not None and (
+        instance.month != cleaned.get("month") or instance.contract_id != contract.pk
+    ):
+        unit_count_delete(unit_count=UnitCount.objects.get(pk=instance.pk))
+    return unit_count_set(
+        organization=contract.organization,
+        contract=contract,
+        month=cleaned.get("month"),
+        units=cleaned.get("units"),
+    )
+
+
 @admin.register(UnitCount)
-class UnitCountAdmin(ClientsAdmin):
+class UnitCountAdmin(ServiceAdmin):
+    """Unit counts are set through unit_count_set: per-unit contracts only,
+    in the contract's run, and never in a locked billing month."""
+
+    form = UnitCountAdminForm
     list_display = ["contract", "organization", "month", "units"]
     list_select_related = ["organization", "contract__client"]
+
+    def save_model(self, request, obj, form, change):
+        with activate_organization(form.cleaned_data["contract"].organization):
+            saved = _set_units(obj, form.cleaned_data)
+        obj.pk = saved.pk
+        obj.refresh_from_db()
+
+    def delete_service(self, obj):
+        return lambda: unit_count_delete(unit_count=obj)
 
 
 class BlockTopUpAdminForm(SameOrganizationForm):

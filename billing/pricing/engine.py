@@ -125,12 +125,17 @@ class Line:
     sources: dict[str, set] = field(default_factory=lambda: defaultdict(set))
     # Per entry: its minutes on this line (billable time rounds per entry).
     per_entry: dict[int, int] = field(default_factory=lambda: defaultdict(int))
+    # A portion taken in part (included up to the allowance, the rest
+    # overage): [its minutes on this line, its minutes].
+    parts: dict[int, list[int]] = field(default_factory=dict)
     rounding: tuple[int, int] = (1, 0)  # (increment, minimum) of billable time
 
     def take(self, p: Portion, minutes: int | None = None) -> None:
         minutes = p.minutes if minutes is None else minutes
         self.minutes += minutes
         self.per_entry[p.entry_id] += minutes
+        if minutes != p.minutes:
+            self.parts.setdefault(p.id, [0, p.minutes])[0] += minutes
         src = self.sources
         src["portions"].add(p.id)
         src["entries"].add(p.entry_id)
@@ -143,8 +148,15 @@ class Line:
         if p.scope_check_id:
             src["scope_checks"].add(p.scope_check_id)
 
-    def sources_json(self) -> dict[str, list[int]]:
-        return {k: sorted(v) for k, v in self.sources.items() if v}
+    def sources_json(self) -> dict:
+        """The ids behind the line by kind (``SOURCE_KEYS``), and
+        ``portion_minutes``: {portion id: its minutes on this line} for each
+        portion only part of which is on it."""
+        out: dict = {k: sorted(v) for k, v in self.sources.items() if v}
+        split = {str(pk): on for pk, (on, whole) in sorted(self.parts.items()) if on != whole}
+        if split:
+            out["portion_minutes"] = split
+        return out
 
 
 @dataclass
@@ -190,9 +202,17 @@ class ClientCharges:
     lines: list[Line]
     usage: dict[int, Usage]
     portions: list[Portion]
-    cost: Decimal
+    cost: Decimal  # members' cost of the work charged in the organization's currency
     missing_rates: list[Line]
     missing_counts: list[int]  # per-unit contract ids without a count (or beyond the bands)
+
+    @classmethod
+    def empty(cls, client_id: int, month: datetime.date) -> "ClientCharges":
+        """A client's month with nothing charged."""
+        return cls(
+            client_id=client_id, month=month.replace(day=1), lines=[], usage={}, portions=[],
+            cost=ZERO, missing_rates=[], missing_counts=[],
+        )  # fmt: skip
 
     def totals(self) -> dict[str, Decimal]:
         out: dict[str, Decimal] = defaultdict(lambda: ZERO)
@@ -525,9 +545,15 @@ class ClientPricer:
                 u.billable_amount += line.amount
             elif line.kind == Kind.OVERAGE and line.contract_id in self.usage:
                 self.usage[line.contract_id].billable_amount += line.amount
+        # Members' cost rates are in the organization's currency: only the work
+        # charged in that currency is set against its revenue (margin).
         cost = cents(
             sum(
-                (Decimal(p.minutes) * p.cost_rate / 60 for p in self.portions if p.cost_rate),
+                (
+                    Decimal(p.minutes) * p.cost_rate / 60
+                    for p in self.portions
+                    if p.cost_rate and self.currency(p.contract_id) == self.org_currency
+                ),
                 ZERO,
             )
         )
@@ -898,13 +924,4 @@ def price_month(
 def price_client_month(*, client, month: datetime.date) -> ClientCharges:
     """One client's charges for ``month``."""
     charges = price_month(organization=client.organization, month=month, client_ids=[client.pk])
-    return charges.get(client.pk) or ClientCharges(
-        client_id=client.pk,
-        month=month_bounds(month)[0],
-        lines=[],
-        usage={},
-        portions=[],
-        cost=ZERO,
-        missing_rates=[],
-        missing_counts=[],
-    )
+    return charges.get(client.pk) or ClientCharges.empty(client.pk, month)

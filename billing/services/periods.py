@@ -64,26 +64,25 @@ def first_of_month(day: datetime.date) -> datetime.date:
     return day.replace(day=1)
 
 
-def closed_months(*, organization_id: int, client_id: int, days: Iterable[datetime.date]):
-    months = {first_of_month(d) for d in days if d is not None}
-    if not months:
-        return []
-    return sorted(
-        BillingPeriod.objects.filter(
-            organization=organization_id,
-            client_id=client_id,
-            month__in=months,
-            status__in=BillingPeriod.CLOSED_STATUSES,
-        ).values_list("month", flat=True)
-    )
-
-
 def ensure_open(
     *, organization_id: int, client: Client | int, days: Iterable[datetime.date], field="work_date"
 ) -> None:
-    """Refuse (:class:`PeriodLocked`) if any of ``days`` is in a closed period."""
+    """Refuse (:class:`PeriodLocked`) if any of ``days`` is in a closed period.
+
+    Inside the caller's transaction the periods' rows stay locked until it
+    commits, so a lock taken meanwhile waits for the change and then sees it
+    (it would otherwise freeze the month without it)."""
     client_id = client.pk if isinstance(client, Client) else client
-    closed = closed_months(organization_id=organization_id, client_id=client_id, days=days)
+    months = {first_of_month(d) for d in days if d is not None}
+    if not months:
+        return
+    statuses = dict(
+        BillingPeriod.objects.select_for_update()
+        .filter(organization=organization_id, client_id=client_id, month__in=months)
+        .order_by("month")
+        .values_list("month", "status")
+    )
+    closed = sorted(m for m, status in statuses.items() if status in BillingPeriod.CLOSED_STATUSES)
     if closed:
         raise PeriodLocked(client, closed[0], field)
 
@@ -231,7 +230,15 @@ def drafts_compute(
         if done % DRAFT_BATCH == 0 or done == total:
             if batch:
                 with transaction.atomic():
-                    _replace_drafts(batch, now)
+                    # A period locked while the month was priced keeps its draft.
+                    still_open = set(
+                        BillingPeriod.objects.select_for_update()
+                        .filter(pk__in=[p.pk for p, _ in batch])
+                        .exclude(status__in=BillingPeriod.CLOSED_STATUSES)
+                        .order_by("pk")
+                        .values_list("pk", flat=True)
+                    )
+                    _replace_drafts([(p, c) for p, c in batch if p.pk in still_open], now)
                 batch = []
             if progress is not None:
                 progress(done, total)
@@ -357,7 +364,7 @@ def period_lock(*, period: BillingPeriod, actor: Membership, version=None) -> Bi
             code="blocked",
         )
     now = timezone.now()
-    _save_drafts(current, charges or _empty(current), now)
+    _save_drafts(current, charges or ClientCharges.empty(current.client_id, current.month), now)
     start, end = month_bounds(current.month)
     TimeEntry.objects.filter(
         organization=current.organization_id,
@@ -369,13 +376,6 @@ def period_lock(*, period: BillingPeriod, actor: Membership, version=None) -> Bi
     current.locked_at, current.locked_by = now, actor
     _event(current, Event.LOCKED, actor)
     return _save(current, ["status", "locked_at", "locked_by"])
-
-
-def _empty(period: BillingPeriod) -> ClientCharges:
-    return ClientCharges(
-        client_id=period.client_id, month=period.month, lines=[], usage={}, portions=[],
-        cost=Decimal("0.00"), missing_rates=[], missing_counts=[],
-    )  # fmt: skip
 
 
 @transaction.atomic

@@ -10,6 +10,7 @@ from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import DatabaseError, IntegrityError, models, transaction
 from django.db.models import ProtectedError
 
+from msops import period_guard
 from msops.sql import refused_by_locked_period
 
 M = TypeVar("M", bound=models.Model)
@@ -67,9 +68,38 @@ def same_organization(
     return True
 
 
+# What prices a month, by the date that places it in one: writing it into a
+# locked billing period is refused (msops.period_guard; triggers on PostgreSQL).
+PRICING_DATES = {
+    "unitcount": "month",
+    "blocktopup": "added_on",
+    "contractrevision": "effective_from",
+    "scoperule": "effective_from",
+}
+
+
+def _period_open(instance: models.Model) -> None:
+    field = PRICING_DATES.get(instance._meta.model_name)
+    if field is None:
+        return
+    days = [getattr(instance, field)]
+    if instance.pk is not None:  # moving it out of a locked month changes that month too
+        days += type(instance)._base_manager.filter(pk=instance.pk).values_list(field, flat=True)
+    client = (
+        type(instance.contract)
+        ._base_manager.filter(pk=instance.contract_id)
+        .values_list("client_id", flat=True)
+        .first()
+    )
+    period_guard.ensure_open(
+        organization_id=instance.organization_id, client=client, days=days, field=field
+    )
+
+
 def save(instance: M) -> M:
     """Save in a savepoint; a constraint lost to a concurrent write is a
-    validation error, not a 500."""
+    validation error, not a 500. What prices a locked month refuses."""
+    _period_open(instance)
     try:
         with transaction.atomic():
             instance.save()
@@ -82,6 +112,7 @@ def save(instance: M) -> M:
 
 
 def delete(instance: models.Model, *, in_use: str) -> None:
+    _period_open(instance)
     try:
         with transaction.atomic():
             instance.delete()
