@@ -66,11 +66,23 @@ class EntryPortionAdmin(ReadOnlyTenantAdmin):
 
 @admin.register(ScopeCheck)
 class ScopeCheckAdmin(ReadOnlyTenantAdmin):
-    list_display = ["ticket", "status", "account_manager", "estimate_minutes", "created_at"]
-    list_filter = ["status"]
+    """Read-only: approving, rejecting and asking the client — and how the
+    approved work is billed (``bill_as``, set on approval) — go through the
+    scope-check queue and the API."""
+
+    list_display = [
+        "ticket",
+        "status",
+        "account_manager",
+        "estimate_minutes",
+        "bill_as",
+        "created_at",
+    ]
+    list_filter = ["status", "bill_as"]
     search_fields = ["reason", "ticket__title"]
     list_select_related = ["ticket", "account_manager__user", "account_manager__organization"]
     exclude = ["client_link_nonce"]
+    readonly_fields = ["bill_as"]
 
 
 @admin.register(DecisionLogEntry)

@@ -8,8 +8,12 @@ from tickets.forms import MinutesField
 from tickets.models import Classification, Ticket
 from tickets.selectors import ticket_client_choices, ticket_request_type_choices
 
+from .models import ScopeCheck
+from .services.decisions import BILL_AS_INVALID
+
 __all__ = [
     "AfterTheFactForm",
+    "ApproveForm",
     "AskClientForm",
     "ClientAnswerForm",
     "DecisionForm",
@@ -19,6 +23,24 @@ __all__ = [
 ]
 
 TEXT_MAX = 2000
+
+
+class BillAsField(forms.ChoiceField):
+    """How approved work is billed: the time spent, or the estimate once."""
+
+    widget = forms.RadioSelect
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("label", "Billed as")
+        super().__init__(
+            required=False,
+            choices=[
+                (ScopeCheck.BillAs.ACTUAL, "The time spent, at the rate"),
+                (ScopeCheck.BillAs.ESTIMATE, "The approved estimate, whatever the time spent"),
+            ],
+            error_messages={"invalid_choice": BILL_AS_INVALID},
+            **kwargs,
+        )
 
 
 class DecisionForm(forms.Form):
@@ -46,6 +68,11 @@ class DecisionForm(forms.Form):
         label="Explanation to the client",
         widget=forms.Textarea(attrs={"rows": 3}),
         help_text="The change and its cost in plain words. Empty: we write one for you.",
+    )
+    bill_as = BillAsField(
+        label="Propose billing as",
+        initial=ScopeCheck.BillAs.ACTUAL,
+        help_text="The account manager decides when approving. Nothing chosen: the time spent.",
     )
     write_off = forms.BooleanField(required=False, label="Write it off (not billed)")
     client_exception = forms.BooleanField(
@@ -112,6 +139,32 @@ class AfterTheFactForm(forms.Form):
         )
 
 
+class _BillAsForm(forms.Form):
+    """A form of an open scope check that says how its approved work is
+    billed: it starts at the check's own choice (the developer's proposal, or
+    the time spent)."""
+
+    def __init__(self, *args, check: ScopeCheck | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        if check is not None:
+            self.fields["bill_as"].initial = check.bill_as
+
+    def clean_bill_as(self) -> str | None:
+        """Nothing chosen: keep the check's."""
+        return self.cleaned_data["bill_as"] or None
+
+
+class ApproveForm(_BillAsForm):
+    """Approving, with how the work is billed. Its ids differ from the ask
+    form's, which shares the row's prefix."""
+
+    bill_as = BillAsField()
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("auto_id", "id_approve-%s")
+        super().__init__(*args, **kwargs)
+
+
 class RejectForm(forms.Form):
     note = forms.CharField(
         required=False,
@@ -121,7 +174,7 @@ class RejectForm(forms.Form):
     )
 
 
-class AskClientForm(forms.Form):
+class AskClientForm(_BillAsForm):
     client_email = forms.CharField(
         required=False,
         max_length=254,
@@ -134,6 +187,7 @@ class AskClientForm(forms.Form):
         label="What the client will read",
         widget=forms.Textarea(attrs={"rows": 3}),
     )
+    bill_as = BillAsField(label="Billed as (the client approves this)")
 
 
 class ClientAnswerForm(forms.Form):

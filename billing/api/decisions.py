@@ -50,6 +50,9 @@ NOT_ALLOWED = OpenApiResponse(description="Your role in this organization may no
 ALREADY_SETTLED = OpenApiResponse(
     description="The scope check is no longer waiting for this, or a field is invalid."
 )
+BILLING_LOCKED = OpenApiResponse(
+    description="``bill_as`` can't change: some of the check's work is in a locked period."
+)
 
 
 class DecisionViewSet(mixins.CreateModelMixin, ReadOnlyTenantViewSet):
@@ -131,6 +134,7 @@ class DecisionViewSet(mixins.CreateModelMixin, ReadOnlyTenantViewSet):
             scope_check = ScopeCheckRequest(
                 estimate_minutes=data.get("estimate_minutes") or 0,
                 client_explanation=data.get("client_explanation", ""),
+                bill_as=data.get("bill_as", ScopeCheck.BillAs.ACTUAL),
             )
         try:
             decision = decision_record(
@@ -170,16 +174,26 @@ class ScopeCheckViewSet(ReadOnlyTenantViewSet):
 
     @extend_schema(
         request=ScopeCheckApproveSerializer,
-        responses={200: ScopeCheckSerializer, 400: ALREADY_SETTLED, 403: NOT_ALLOWED},
+        responses={
+            200: ScopeCheckSerializer,
+            400: ALREADY_SETTLED,
+            403: NOT_ALLOWED,
+            409: BILLING_LOCKED,
+        },
     )
     @action(detail=True, methods=["post"])
     def approve(self, request, pk=None):
-        """Approve: the work is billable extra work."""
+        """Approve: the work is billable extra work, billed at the actual time
+        or at the estimate (``bill_as``). Changing how it is billed is a 409
+        while any of the check's work is in a locked period."""
         check = self.get_object()
         serializer = ScopeCheckApproveSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         check = scope_check_approve(
-            check=check, actor=request.membership, note=serializer.validated_data["note"]
+            check=check,
+            actor=request.membership,
+            note=serializer.validated_data["note"],
+            bill_as=serializer.validated_data.get("bill_as"),
         )
         return self._output(check)
 
@@ -201,7 +215,12 @@ class ScopeCheckViewSet(ReadOnlyTenantViewSet):
 
     @extend_schema(
         request=ScopeCheckAskClientSerializer,
-        responses={200: ScopeCheckSerializer, 400: ALREADY_SETTLED, 403: NOT_ALLOWED},
+        responses={
+            200: ScopeCheckSerializer,
+            400: ALREADY_SETTLED,
+            403: NOT_ALLOWED,
+            409: BILLING_LOCKED,
+        },
     )
     @action(detail=True, methods=["post"], url_path="ask-client", url_name="ask-client")
     def ask_client(self, request, pk=None):
@@ -221,6 +240,7 @@ class ScopeCheckViewSet(ReadOnlyTenantViewSet):
             actor=request.membership,
             client_email=serializer.validated_data["client_email"],
             client_explanation=serializer.validated_data["client_explanation"],
+            bill_as=serializer.validated_data.get("bill_as"),
             link_url=link_url,
         )
         return self._output(check)

@@ -111,6 +111,13 @@ class DecisionCreateSerializer(serializers.Serializer):
         max_length=TEXT_MAX,
         help_text="needs_approval: the change and its cost in plain words, for the client.",
     )
+    bill_as = serializers.ChoiceField(
+        choices=ScopeCheck.BillAs.choices,
+        required=False,
+        default=ScopeCheck.BillAs.ACTUAL,
+        help_text="needs_approval: how you propose the approved work is billed — the actual"
+        " time, or the estimate (charged once). The account manager decides when approving.",
+    )
 
 
 class ReclassifySerializer(serializers.Serializer):
@@ -157,6 +164,7 @@ class ScopeCheckSerializer(serializers.ModelSerializer):
             "decision",
             "status",
             "estimate_minutes",
+            "bill_as",
             "reason",
             "client_explanation",
             "requested_by",
@@ -188,8 +196,18 @@ class ScopeCheckSerializer(serializers.ModelSerializer):
         return member_name(check.decided_by)
 
 
+BILL_AS_HELP = (
+    "How the approved work is billed: ``actual`` (the time spent, at the rate) or ``estimate``"
+    " (the estimate, charged once in the month of the first work, whatever the time spent)."
+    " Omitted: as the check says (the developer's proposal, else actual). Fixed once approved."
+)
+
+
 class ScopeCheckApproveSerializer(serializers.Serializer):
     note = serializers.CharField(required=False, allow_blank=True, default="", max_length=TEXT_MAX)
+    bill_as = serializers.ChoiceField(
+        choices=ScopeCheck.BillAs.choices, required=False, help_text=BILL_AS_HELP
+    )
 
 
 class ScopeCheckRejectSerializer(serializers.Serializer):
@@ -216,6 +234,11 @@ class ScopeCheckAskClientSerializer(serializers.Serializer):
         default="",
         max_length=TEXT_MAX,
         help_text="What the client reads (empty: keep the check's explanation).",
+    )
+    bill_as = serializers.ChoiceField(
+        choices=ScopeCheck.BillAs.choices,
+        required=False,
+        help_text=BILL_AS_HELP + " The client reads it and approves it.",
     )
 
 

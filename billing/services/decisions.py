@@ -55,12 +55,18 @@ def writes_off(*, classification: str, rule: AppliedRule) -> bool:
     )
 
 
+BILL_AS_INVALID = "Choose how the approved work is billed: the actual time or the estimate."
+
+
 @dataclass(frozen=True)
 class ScopeCheckRequest:
-    """What a needs-approval decision asks the account manager."""
+    """What a needs-approval decision asks the account manager. ``bill_as`` is
+    the developer's proposal (the actual time by default); the account
+    manager settles it when approving."""
 
     estimate_minutes: int
     client_explanation: str = ""
+    bill_as: str = ScopeCheck.BillAs.ACTUAL
 
 
 def _lock_ticket(ticket: Ticket, version) -> Ticket:
@@ -200,6 +206,8 @@ def decision_record(
             errors["estimate_minutes"] = "Estimate the extra time in minutes."
         elif not 1 <= int(scope_check.estimate_minutes) <= 100_000:
             errors["estimate_minutes"] = "Estimate between 1 and 100000 minutes."
+        if scope_check is not None and scope_check.bill_as not in ScopeCheck.BillAs.values:
+            errors["bill_as"] = BILL_AS_INVALID
         if not reason and "reason" not in errors:
             errors["reason"] = "Say why this needs approval."
     if errors:
@@ -383,6 +391,7 @@ def scope_check_open(
         estimate_minutes=estimate,
         reason=decision.reason,
         client_explanation=explanation,
+        bill_as=request.bill_as,
     )
     if manager is not None and manager.user.email:
         notify(
@@ -391,7 +400,8 @@ def scope_check_open(
             body=(
                 f"{actor.user.get_full_name() or actor.user.username} asks for approval before "
                 f"spending more time on #{ticket.number} for {ticket.client.name}.\n\n"
-                f"Estimate: {hm(check.estimate_minutes)}\nWhy: {check.reason}\n\n"
+                f"Estimate: {hm(check.estimate_minutes)}\nWhy: {check.reason}\n"
+                f"Proposed billing: {check.get_bill_as_display().lower()}.\n\n"
                 f"Open your scope-check queue in msops to approve, reject or ask the client."
             ),
         )

@@ -1,6 +1,11 @@
 """Scope checks: the account manager approves, rejects or asks the client.
 Each answer is a decision (:func:`~billing.services.decisions.decision_record`)
-that gives meaning to the work that waited for it."""
+that gives meaning to the work that waited for it.
+
+How approved work is billed (``bill_as``: the actual time, or the approved
+estimate charged once) is the account manager's choice while the check is
+open — when approving or asking the client — and is fixed from then on. It
+can't change while any of the check's work is in a closed billing period."""
 
 import datetime
 import secrets
@@ -9,13 +14,14 @@ from collections.abc import Callable
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from msops.mail import notify
 from msops.tenancy.models import Membership
 from tickets.models import Classification, Ticket
 
-from ..models import BillingDecision, DecisionLogEntry, ScopeCheck
+from ..models import BillingDecision, DecisionLogEntry, EntryPortion, ScopeCheck
 from ._common import APPROVERS, hm, require_role
 from .client_link import (
     CLIENT_LINK_DAYS,
@@ -24,7 +30,9 @@ from .client_link import (
     scope_check_client_link,
     scope_check_from_link,
 )
-from .decisions import decision_record
+from .decisions import BILL_AS_INVALID, decision_record
+from .periods import ensure_open
+from .time_entries import waiting_portions
 
 
 def lock_check(check: ScopeCheck) -> ScopeCheck:
@@ -45,6 +53,53 @@ def _lock_check_open(check: ScopeCheck) -> ScopeCheck:
             f"This scope check is already {current.get_status_display().lower()}."
         )
     return current
+
+
+def _bill_as_valid(bill_as: str | None) -> None:
+    """``None`` keeps the check's (the developer's proposal, or the actual
+    time); anything else must be one of :class:`ScopeCheck.BillAs`."""
+    if bill_as is not None and bill_as not in ScopeCheck.BillAs.values:
+        raise ValidationError({"bill_as": BILL_AS_INVALID})
+
+
+def _check_work_days(check: ScopeCheck) -> set[datetime.date]:
+    """The work dates of the check's portions: those its answer gives meaning
+    to (waiting for it, or for any decision), and any already under it."""
+    ticket = check.ticket
+    waiting = waiting_portions(
+        ticket=ticket, answers=check, settles_approval=True, settles_unclear=True
+    )
+    under = Q(decision__scope_check=check.pk)
+    if check.decision_id:  # the needs-approval decision the check asks about
+        under |= Q(decision=check.decision_id)
+    ours = EntryPortion.objects.filter(under, organization=check.organization_id, ticket=ticket.pk)
+    return {
+        *waiting.values_list("work_date", flat=True).distinct(),
+        *ours.values_list("work_date", flat=True).distinct(),
+    }
+
+
+def _bill_as_set(current: ScopeCheck, bill_as: str | None) -> None:
+    """Set how the locked, open ``current`` is billed. Refused
+    (:class:`~billing.services.periods.PeriodLocked`) when it would change
+    and any of its work is in a closed period: that month's charges are
+    final."""
+    if bill_as is None or bill_as == current.bill_as:
+        return
+    ensure_open(
+        organization_id=current.organization_id,
+        client=current.ticket.client,
+        days=_check_work_days(current),
+        field="bill_as",
+    )
+    current.bill_as = bill_as
+
+
+def billed_in_words(check: ScopeCheck) -> str:
+    """How the approved work is billed, in the client's words."""
+    if check.bill_as == ScopeCheck.BillAs.ESTIMATE:
+        return f"at the approved estimate of {hm(check.estimate_minutes)}"
+    return "at the time spent"
 
 
 def system_decision(
@@ -68,10 +123,16 @@ def system_decision(
 
 
 @transaction.atomic
-def scope_check_approve(*, check: ScopeCheck, actor: Membership, note: str = "") -> ScopeCheck:
-    """The account manager approves: the work is billable extra work."""
+def scope_check_approve(
+    *, check: ScopeCheck, actor: Membership, note: str = "", bill_as: str | None = None
+) -> ScopeCheck:
+    """The account manager approves: the work is billable extra work, billed
+    as ``bill_as`` says (``None``: as the check says — the developer's
+    proposal, else the actual time)."""
     require_role(actor, APPROVERS, check.organization_id)
+    _bill_as_valid(bill_as)
     current = _lock_check_open(check)
+    _bill_as_set(current, bill_as)
     current.status = ScopeCheck.Status.APPROVED
     current.client_link_nonce = ""  # a link sent to the client stops working
     current.decided_at = timezone.now()
@@ -83,7 +144,10 @@ def scope_check_approve(*, check: ScopeCheck, actor: Membership, note: str = "")
         check=current,
         actor=actor,
         classification=Classification.BILLABLE,
-        reason=f"Scope check approved by the account manager. {current.decision_note}".strip(),
+        reason=(
+            f"Scope check approved by the account manager, billed {billed_in_words(current)}."
+            f" {current.decision_note}"
+        ).strip(),
     )
     return current
 
@@ -132,10 +196,14 @@ def scope_check_ask_client(
     client_email: str,
     link_url: Callable[[str], str],
     client_explanation: str = "",
+    bill_as: str | None = None,
 ) -> ScopeCheck:
     """Send the client a signed, expiring, single-use link to approve or
-    decline. ``link_url(token)`` builds the absolute URL (the view knows the host)."""
+    decline. ``link_url(token)`` builds the absolute URL (the view knows the
+    host). ``bill_as`` (``None``: as the check says) is what the client
+    approves."""
     require_role(actor, APPROVERS, check.organization_id)
+    _bill_as_valid(bill_as)
     client_email = (client_email or "").strip()
     try:
         validate_email(client_email)
@@ -144,6 +212,7 @@ def scope_check_ask_client(
             {"client_email": "Enter the client contact's email address."}
         ) from None
     current = _lock_check_open(check)
+    _bill_as_set(current, bill_as)
     if client_explanation.strip():
         current.client_explanation = client_explanation.strip()
     current.status = ScopeCheck.Status.AWAITING_CLIENT
@@ -163,7 +232,8 @@ def scope_check_ask_client(
         subject=f"{organization.name}: your approval for a change ({current.ticket.client.name})",
         body=(
             f"Hello,\n\n{current.client_explanation}\n\n"
-            f"Estimated extra time: {hm(current.estimate_minutes)}.\n\n"
+            f"Estimated extra time: {hm(current.estimate_minutes)}, billed"
+            f" {billed_in_words(current)}.\n\n"
             f"Approve or decline here (the link works once, until "
             f"{timezone.localtime(current.client_link_expires_at, organization.tzinfo):%Y-%m-%d %H:%M}):\n"
             f"{url}\n\n— {actor.user.get_full_name() or actor.user.username}, {organization.name}"

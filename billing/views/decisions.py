@@ -36,7 +36,7 @@ from ..forms import (
     ReclassifyForm,
     TicketNoteForm,
 )
-from ..models import DecisionLogEntry
+from ..models import DecisionLogEntry, ScopeCheck
 from ..selectors.decisions import decision_log_client, decision_log_list
 from ..services import (
     DECIDERS,
@@ -102,6 +102,7 @@ def ticket_decide(request: HttpRequest, org: str, pk: int) -> HttpResponse:
         scope_check = ScopeCheckRequest(
             estimate_minutes=data["estimate_minutes"] or 0,
             client_explanation=data["client_explanation"],
+            bill_as=data["bill_as"] or ScopeCheck.BillAs.ACTUAL,
         )
     try:
         decision = decision_record(

@@ -21,7 +21,7 @@ from msops.forms import add_service_errors
 from msops.htmx import htmx_template, render_local
 from msops.tenancy.roles import require_role
 
-from ..forms import AskClientForm, RejectForm
+from ..forms import ApproveForm, AskClientForm, RejectForm
 from ..models import ScopeCheck
 from ..selectors import scope_checks as selectors
 from ..services import (
@@ -30,6 +30,7 @@ from ..services import (
     scope_check_ask_client,
     scope_check_reject,
 )
+from ..services.scope_checks import billed_in_words
 
 QUEUE = "billing/scope_check_queue.html"
 PAGE_SIZE = 50
@@ -40,9 +41,14 @@ def _row(check: ScopeCheck, now: datetime.datetime, **forms) -> dict:
     return {
         "check": check,
         "age": selectors.scope_check_age(check, now),
+        "approve_form": forms.get("approve_form") or ApproveForm(prefix=prefix, check=check),
         "reject_form": forms.get("reject_form") or RejectForm(prefix=prefix),
         "ask_form": forms.get("ask_form")
-        or AskClientForm(prefix=prefix, initial={"client_explanation": check.client_explanation}),
+        or AskClientForm(
+            prefix=prefix,
+            check=check,
+            initial={"client_explanation": check.client_explanation},
+        ),
         "error": forms.get("error", ""),
         "done": forms.get("done", ""),
     }
@@ -84,11 +90,12 @@ def _check_answer(
             messages.success(request, row["done"])
         return redirect("billing:scope_check_queue", org=org)
     if failure is not None:
-        form = row.get("reject_form") or row.get("ask_form")
-        if form is not None:
-            if not form.errors:  # the service's errors; the form's own are shown already
-                add_service_errors(form, failure)
-        else:
+        form = row.get("approve_form") or row.get("reject_form") or row.get("ask_form")
+        if form is not None and form.errors:
+            pass  # the form's own errors, shown on it already
+        elif form is not None and set(getattr(failure, "error_dict", ())) & set(form.fields):
+            add_service_errors(form, failure)  # beside the field they concern
+        else:  # about the check itself (already settled…): the form may be gone
             row["error"] = " ".join(failure.messages)
     check = _check_or_404(request, pk)
     context = {"row": _row(check, timezone.now(), **row)}
@@ -104,13 +111,28 @@ def _invalid(form) -> ValidationError:
 
 @require_POST
 def scope_check_approve_view(request: HttpRequest, org: str, pk: int) -> HttpResponse:
+    """Approve, billed at the time spent or at the estimate (nothing chosen:
+    as the check says)."""
     membership = require_role(request, *APPROVERS)
     check = _check_or_404(request, pk)
+    form = ApproveForm(request.POST, prefix=f"check-{pk}", check=check)
+    if not form.is_valid():
+        return _check_answer(request, org, pk, approve_form=form, failure=_invalid(form))
     try:
-        scope_check_approve(check=check, actor=membership, note=request.POST.get("note", ""))
+        approved = scope_check_approve(
+            check=check,
+            actor=membership,
+            note=request.POST.get("note", ""),
+            bill_as=form.cleaned_data["bill_as"],
+        )
     except ValidationError as error:
-        return _check_answer(request, org, pk, failure=error)
-    return _check_answer(request, org, pk, done=f"Approved: #{check.ticket.number} is billable.")
+        return _check_answer(request, org, pk, approve_form=form, failure=error)
+    return _check_answer(
+        request,
+        org,
+        pk,
+        done=f"Approved: #{check.ticket.number} is billable, {billed_in_words(approved)}.",
+    )
 
 
 @require_POST
@@ -131,7 +153,7 @@ def scope_check_reject_view(request: HttpRequest, org: str, pk: int) -> HttpResp
 def scope_check_ask_client_view(request: HttpRequest, org: str, pk: int) -> HttpResponse:
     membership = require_role(request, *APPROVERS)
     check = _check_or_404(request, pk)
-    form = AskClientForm(request.POST, prefix=f"check-{pk}")
+    form = AskClientForm(request.POST, prefix=f"check-{pk}", check=check)
     if not form.is_valid():
         return _check_answer(request, org, pk, ask_form=form, failure=_invalid(form))
 
@@ -146,6 +168,7 @@ def scope_check_ask_client_view(request: HttpRequest, org: str, pk: int) -> Http
             actor=membership,
             client_email=form.cleaned_data["client_email"],
             client_explanation=form.cleaned_data["client_explanation"],
+            bill_as=form.cleaned_data["bill_as"],
             link_url=link_url,
         )
     except ValidationError as error:
