@@ -20,10 +20,14 @@ stays ``-120.00``.
 import csv
 import datetime
 import io
-from collections.abc import Iterable
+import json
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from decimal import Decimal
 
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db.models import Prefetch
+from django.utils.text import slugify
 
 from msops.display import member_name
 
@@ -36,6 +40,7 @@ from .models import (
     PeriodEvent,
 )
 from .pricing import month_bounds
+from .pricing.engine import SOURCE_KEYS
 
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 XERO, QUICKBOOKS = "xero", "quickbooks"
@@ -111,18 +116,6 @@ ENTRY_COLUMNS = (
     "InvoiceLine",
     "LineDescription",
     "Notes",
-)
-SOURCE_KEYS = (
-    "portions",
-    "entries",
-    "decisions",
-    "scope_checks",
-    "revisions",
-    "rules",
-    "unit_counts",
-    "tiers",
-    "top_ups",
-    "adjustments",
 )
 
 
@@ -266,9 +259,21 @@ def _when(moment: datetime.datetime | None) -> str | None:
     return moment.isoformat() if moment else None
 
 
-def _sources(line: InvoiceLine) -> dict[str, list[int]]:
+def sources_of(line: InvoiceLine) -> dict:
+    """Every kind of source (``SOURCE_KEYS``) with the ids behind the line
+    (empty: none), and ``portion_minutes``: {portion id: its minutes on this
+    line} for the portions only part of which is on it (see
+    :class:`billing.models.InvoiceLine`)."""
     given = line.sources or {}
-    return {key: list(given.get(key, [])) for key in SOURCE_KEYS}
+    out: dict = {key: list(given.get(key, [])) for key in SOURCE_KEYS}
+    out["portion_minutes"] = portion_minutes(line)
+    return out
+
+
+def portion_minutes(line: InvoiceLine) -> dict[str, int]:
+    """{portion id: minutes} of the portions only part of which is on ``line``."""
+    given = (line.sources or {}).get("portion_minutes") or {}
+    return {str(k): v for k, v in given.items() if isinstance(v, int)}
 
 
 def line_json(line: InvoiceLine) -> dict:
@@ -291,7 +296,7 @@ def line_json(line: InvoiceLine) -> dict:
         "amount": f"{line.amount:f}",
         "currency": line.currency,
         "computation": line.computation,
-        "sources": _sources(line),
+        "sources": sources_of(line),
     }
 
 
@@ -356,15 +361,20 @@ def invoice_json(period: BillingPeriod) -> dict:
 
 # --- time entries CSV --------------------------------------------------------------------
 def time_entries_csv(period: BillingPeriod) -> str:
-    """One row per entry portion of the client's month: when, who, which
-    ticket, how many minutes with which meaning, the decision and rule it came
-    from, and the invoice line it is on (none: it waits, or is on no line)."""
+    """One row per entry portion of the client's month and invoice line it
+    is on: when, who, which ticket, how many minutes with which meaning, the
+    decision and rule it came from, and the line (none: it waits, or is on no
+    line). A portion split between lines (included up to a retainer's
+    allowance, the rest overage) has a row per line with that line's
+    minutes, so the rows add up to the month's minutes."""
     period = _period(period)
     start, end = month_bounds(period.month)
-    on_line: dict[int, InvoiceLine] = {}
-    for line in InvoiceLine.objects.filter(organization=period.organization_id, period=period):
+    on_lines: dict[int, list[tuple[InvoiceLine, int | None]]] = {}
+    lines = InvoiceLine.objects.filter(organization=period.organization_id, period=period)
+    for line in lines.order_by("draft__currency", "position"):
+        split = portion_minutes(line)
         for portion_id in (line.sources or {}).get("portions", []):
-            on_line.setdefault(portion_id, line)
+            on_lines.setdefault(portion_id, []).append((line, split.get(str(portion_id))))
     portions = (
         EntryPortion.objects.filter(
             organization=period.organization_id,
@@ -383,18 +393,66 @@ def time_entries_csv(period: BillingPeriod) -> str:
     )
     rows = []
     for p in portions:
-        line = on_line.get(p.pk)
         rule = (
             f"{p.scope_rule.request_type.name}: {p.scope_rule.get_treatment_display()}"
             if p.scope_rule_id
             else ""
         )
-        rows.append([
-            p.work_date.isoformat(), member_name(p.entry.person), p.ticket.number,
-            p.ticket.title, p.entry_id, p.pk, p.minutes, p.get_status_display(),
-            p.decision_id, p.decision.get_classification_display() if p.decision_id else "",
-            member_name(p.decision.decided_by) if p.decision_id else "", rule,
-            p.get_treatment_display(), p.contract.name if p.contract_id else "",
-            line.position if line else None, line.description if line else "", p.entry.notes,
-        ])  # fmt: skip
+        for line, minutes in on_lines.get(p.pk) or [(None, None)]:
+            rows.append([
+                p.work_date.isoformat(), member_name(p.entry.person), p.ticket.number,
+                p.ticket.title, p.entry_id, p.pk, p.minutes if minutes is None else minutes,
+                p.get_status_display(), p.decision_id,
+                p.decision.get_classification_display() if p.decision_id else "",
+                member_name(p.decision.decided_by) if p.decision_id else "", rule,
+                p.get_treatment_display(), p.contract.name if p.contract_id else "",
+                line.position if line else None, line.description if line else "", p.entry.notes,
+            ])  # fmt: skip
     return _csv(ENTRY_COLUMNS, rows)
+
+
+# --- the formats -------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Export:
+    """One way to download a locked period."""
+
+    label: str
+    content_type: str  # with its charset: CSV in UTF-8; JSON is UTF-8 by definition
+    filename: str  # ``{name}``: the client's slug and the month
+    write: Callable[..., str]  # (period, **invoice options) → the file's text
+
+
+def _json_text(period: BillingPeriod, **options) -> str:
+    return json.dumps(invoice_json(period), cls=DjangoJSONEncoder, indent=2)
+
+
+CSV = "text/csv; charset=utf-8"
+# The formats by name, as the period page and the API take them. Options
+# (``account_code``, ``tax_type``, ``due_days``) apply to the invoice CSVs.
+EXPORTS: dict[str, Export] = {
+    XERO: Export(
+        "Xero invoice import (CSV)", CSV, "{name}-xero.csv",
+        lambda period, **options: invoice_csv(period, XERO, **options),
+    ),
+    QUICKBOOKS: Export(
+        "QuickBooks Online invoice import (CSV)", CSV, "{name}-quickbooks.csv",
+        lambda period, **options: invoice_csv(period, QUICKBOOKS, **options),
+    ),
+    "json": Export(
+        "Drafts, lines and sources (JSON)", "application/json", "{name}.json",
+        _json_text,
+    ),
+    "entries": Export(
+        "Time entries, portion by portion (CSV)", CSV, "{name}-time-entries.csv",
+        lambda period, **options: time_entries_csv(period),
+    ),
+}  # fmt: skip
+EXPORT_CHOICES = [(name, export.label) for name, export in EXPORTS.items()]
+
+
+def export_file(period: BillingPeriod, fmt: str, **options) -> tuple[str, str, str]:
+    """(text, content type, file name) of the period's export in ``fmt``
+    (a key of ``EXPORTS``)."""
+    export = EXPORTS[fmt]
+    name = f"{slugify(period.client.name) or 'client'}-{period.month:%Y-%m}"
+    return export.write(period, **options), export.content_type, export.filename.format(name=name)

@@ -561,7 +561,11 @@ class InvoiceLine(TenantModel):
     """One line of a draft and what produced it. ``sources`` lists the ids
     behind it: ``portions`` (entry portions), ``entries``, ``decisions``,
     ``scope_checks``, ``revisions`` (contract terms), ``rules`` (scope rule
-    revisions), ``unit_counts``, ``tiers``, ``top_ups``, ``adjustments``."""
+    revisions), ``unit_counts``, ``tiers``, ``top_ups``, ``adjustments``; and
+    ``portion_minutes``, ``{"<portion id>": minutes}``, for each portion only
+    part of which is on this line (a portion that crosses a retainer's
+    allowance or a block's balance: its included minutes on one line, the
+    rest on an overage line). A portion not named there is on the line whole."""
 
     class Kind(models.TextChoices):
         FEE = "fee", "Fee"

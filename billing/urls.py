@@ -8,6 +8,8 @@ import datetime
 
 from django.urls import path, register_converter
 
+from msops.calendar import parse_month
+
 from .views import (
     client_link,
     decisions,
@@ -22,12 +24,16 @@ app_name = "billing"
 
 
 class MonthConverter:
-    """``2026-11`` in a URL ↔ the first day of that month."""
+    """``2026-11`` in a URL ↔ the first day of that month (read by
+    :func:`msops.calendar.parse_month`: a year outside 1900–9998 is a 404)."""
 
-    regex = r"[1-9][0-9]{3}-(?:0[1-9]|1[0-2])"
+    regex = r"[0-9]{4}-[0-9]{2}"
 
     def to_python(self, value: str) -> datetime.date:
-        return datetime.date(int(value[:4]), int(value[5:7]), 1)
+        month = parse_month(value)
+        if month is None:
+            raise ValueError(f"Not a month: {value}")
+        return month
 
     def to_url(self, value) -> str:
         return value.strftime("%Y-%m") if isinstance(value, datetime.date) else str(value)

@@ -1,6 +1,7 @@
 """Calendar arithmetic shared by the layers."""
 
 import datetime
+import re
 
 
 def add_months(day: datetime.date, months: int) -> datetime.date:
@@ -10,3 +11,28 @@ def add_months(day: datetime.date, months: int) -> datetime.date:
     first = datetime.date(year, month + 1, 1)
     last = (first + datetime.timedelta(days=32)).replace(day=1) - datetime.timedelta(days=1)
     return first.replace(day=min(day.day, last.day))
+
+
+# The years a month given in a URL or a request may be in: month arithmetic
+# (the month after, a contract period's end) stays inside ``datetime.date``.
+FIRST_YEAR, LAST_YEAR = 1900, 9998
+_MONTH = re.compile(r"^(\d{4})-(\d{2})(?:-(\d{2}))?$")
+
+
+def parse_month(value) -> datetime.date | None:
+    """``2026-11``, ``2026-11-15`` or a date → the first day of its month;
+    None when it is not a month, or its year is outside 1900–9998."""
+    if isinstance(value, datetime.datetime):
+        value = value.date()
+    if isinstance(value, datetime.date):
+        month = value.replace(day=1)
+    else:
+        match = _MONTH.match(str(value or "").strip())
+        if not match:
+            return None
+        year, number, day = (int(g) if g else 1 for g in match.groups())
+        try:
+            month = datetime.date(year, number, day).replace(day=1)
+        except ValueError:
+            return None
+    return month if FIRST_YEAR <= month.year <= LAST_YEAR else None

@@ -12,7 +12,6 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
 from django.db.models import Prefetch
 from django.http import HttpResponse
-from django.utils.text import slugify
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status
@@ -23,15 +22,16 @@ from rest_framework.response import Response
 
 from msops.display import member_name
 from msops.tenancy.api.mixins import ReadOnlyTenantViewSet
-from msops.tenancy.models import Membership, Role
+from msops.tenancy.models import Membership
 from msops.tenancy.roles import ADMINS
 from tickets.api.conflicts import TicketVersionConflict
 from tickets.api.serializers import TicketSerializer
 from tickets.selectors import ticket_list
 from tickets.services import TicketConflict
 
-from ..exports import invoice_csv, invoice_json, time_entries_csv
+from ..exports import export_file
 from ..models import BillingPeriod, InvoiceDraft, PeriodEvent
+from ..selectors.finance_pages import money_reach
 from ..services.finance_actions import (
     exception_classify,
     exception_resolve_flag,
@@ -75,13 +75,6 @@ STALE = OpenApiResponse(
     PeriodConflictSerializer,
     description="Stale version: nothing was saved; ``current`` is the period as it is now.",
 )
-
-
-def own_clients(queryset, membership: Membership, client_path: str):
-    """An account manager sees only the clients they manage."""
-    if membership is not None and membership.role == Role.ACCOUNT_MANAGER:
-        return queryset.filter(**{f"{client_path}__account_manager": membership})
-    return queryset
 
 
 class PeriodVersionConflict(APIException):
@@ -158,7 +151,7 @@ class BillingPeriodViewSet(ReadOnlyTenantViewSet):
                 Prefetch("drafts", queryset=drafts), Prefetch("events", queryset=events)
             )
         )
-        return own_clients(queryset, self.request.membership, "client")
+        return money_reach(membership=self.request.membership).clients_of(queryset, "client")
 
     def _fresh(self, pk: int) -> BillingPeriod:
         return self._periods(self.request.organization).get(pk=pk)
@@ -264,7 +257,7 @@ class BillingPeriodViewSet(ReadOnlyTenantViewSet):
             (200, "text/csv"): OpenApiResponse(
                 OpenApiTypes.STR,
                 description="xero, quickbooks: one row per invoice line; entries: one row "
-                "per portion of the month's time.",
+                "per portion of the month's time and invoice line it is on.",
             ),
             (200, "application/json"): OpenApiResponse(
                 OpenApiTypes.OBJECT,
@@ -282,26 +275,14 @@ class BillingPeriodViewSet(ReadOnlyTenantViewSet):
         serializer = ExportSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        fmt = data["format"]
+        options = {key: data[key] for key in ("account_code", "tax_type", "due_days")}
         with transaction.atomic():
             period = period_mark_exported(period=period, actor=request.membership)
-            if fmt == "json":
-                return Response(invoice_json(period))
-            if fmt == "entries":
-                text = time_entries_csv(period)
-            else:
-                text = invoice_csv(
-                    period,
-                    fmt,
-                    account_code=data["account_code"],
-                    tax_type=data["tax_type"],
-                    due_days=data["due_days"],
-                )
-        name = f"{slugify(period.client.name) or 'client'}-{period.month:%Y-%m}-{fmt}.csv"
+            text, content_type, filename = export_file(period, data["format"], **options)
         return HttpResponse(
             text,
-            content_type="text/csv; charset=utf-8",
-            headers={"Content-Disposition": f'attachment; filename="{name}"'},
+            content_type=content_type,
+            headers={"Content-Disposition": f'attachment; filename="{filename}"'},
         )
 
     @extend_schema(responses={200: ExceptionListSerializer})

@@ -2,33 +2,15 @@
 queryset is already the token's organization (and, for an account manager,
 their clients), so another organization's id simply matches nothing."""
 
-import datetime
-import re
-
 import django_filters
 from django import forms
 
+from msops.calendar import parse_month
 from msops.tenancy.api.filters import TenantFilterSet
 
 from ..models import Adjustment, BillingPeriod, DraftRun, InvoiceDraft, InvoiceLine
 
-MONTH_HELP = "A month: 2026-11 (or any day of it, 2026-11-01)."
-_MONTH = re.compile(r"^(\d{4})-(\d{2})(?:-(\d{2}))?$")
-
-
-def parse_month(value) -> datetime.date | None:
-    """``2026-11``, ``2026-11-15`` or a date → the month's first day; None if
-    it is not a month."""
-    if isinstance(value, datetime.date):
-        return value.replace(day=1)
-    match = _MONTH.match(str(value or "").strip())
-    if not match:
-        return None
-    year, month, day = (int(g) if g else 1 for g in match.groups())
-    try:
-        return datetime.date(year, month, day).replace(day=1)
-    except ValueError:
-        return None
+MONTH_HELP = "A month: 2026-11 (or any day of it, 2026-11-01), in the years 1900–9998."
 
 
 class MonthFormField(forms.CharField):

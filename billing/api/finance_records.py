@@ -12,8 +12,9 @@ from rest_framework.response import Response
 from msops.tenancy.api.mixins import ReadOnlyTenantViewSet
 
 from ..models import Adjustment, DraftRun, InvoiceDraft, InvoiceLine
+from ..selectors.finance_pages import money_reach
 from ..services.periods import FINANCE, READERS, adjustment_create, draft_run_start
-from .finance import BAD_REQUEST, LOCKED, NOT_ALLOWED, own_clients
+from .finance import BAD_REQUEST, LOCKED, NOT_ALLOWED
 from .finance_filters import AdjustmentFilter, DraftRunFilter, InvoiceDraftFilter, InvoiceLineFilter
 from .finance_serializers import (
     AdjustmentCreateSerializer,
@@ -43,7 +44,8 @@ class InvoiceDraftViewSet(ReadOnlyTenantViewSet):
             .annotate(line_count=Count("lines"))
             .order_by("-period__month", "period__client__name", "currency")
         )
-        return own_clients(queryset, self.request.membership, "period__client")
+        reach = money_reach(membership=self.request.membership)
+        return reach.clients_of(queryset, "period__client")
 
 
 class InvoiceLineViewSet(ReadOnlyTenantViewSet):
@@ -64,7 +66,8 @@ class InvoiceLineViewSet(ReadOnlyTenantViewSet):
             .select_related("ticket", "contract")
             .order_by("-period__month", "period_id", "draft_id", "position")
         )
-        return own_clients(queryset, self.request.membership, "period__client")
+        reach = money_reach(membership=self.request.membership)
+        return reach.clients_of(queryset, "period__client")
 
 
 # --- adjustments and draft runs ---------------------------------------------------------
@@ -85,7 +88,8 @@ class AdjustmentViewSet(mixins.CreateModelMixin, ReadOnlyTenantViewSet):
             .select_related("client", "period", "corrects", "created_by__user")
             .order_by("-created_at", "-pk")
         )
-        return own_clients(queryset, self.request.membership, "client")
+        reach = money_reach(membership=self.request.membership)
+        return reach.clients_of(queryset, "client")
 
     @extend_schema(
         request=AdjustmentCreateSerializer,

@@ -6,12 +6,13 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from clients.models import Contract
+from msops.calendar import parse_month
 from msops.display import member_name
 from msops.tenancy.api.mixins import TenantPrimaryKeyRelatedField
 from msops.tenancy.models import Membership
 from tickets.models import Classification, Ticket
 
-from ..exports import SOURCE_KEYS
+from ..exports import EXPORT_CHOICES, SOURCE_KEYS, sources_of
 from ..models import (
     Adjustment,
     BillingPeriod,
@@ -22,16 +23,10 @@ from ..models import (
     PeriodEvent,
 )
 from ..pricing import Action, BlockerKind
-from .finance_filters import MONTH_HELP, parse_month
+from .finance_filters import MONTH_HELP
 
 # The page that explains one line in words (built by the finance pages).
 EXPLAIN_URL_NAME = "billing:finance_line"
-EXPORT_FORMATS = [
-    ("xero", "Xero sales invoice import (CSV)"),
-    ("quickbooks", "QuickBooks Online invoice import (CSV)"),
-    ("json", "The drafts, their lines and sources (JSON)"),
-    ("entries", "The month's time, portion by portion (CSV)"),
-]
 
 
 def _enum(enum_id: str, choices):
@@ -162,7 +157,7 @@ class UnlockSerializer(VersionSerializer):
 
 
 class ExportSerializer(serializers.Serializer):
-    format = serializers.ChoiceField(choices=EXPORT_FORMATS)
+    format = serializers.ChoiceField(choices=EXPORT_CHOICES)
     account_code = serializers.CharField(
         required=False, default="200", max_length=20, help_text="Xero: the sales account code."
     )
@@ -283,19 +278,27 @@ class InvoiceDraftSerializer(serializers.ModelSerializer):
 @extend_schema_field(
     {
         "type": "object",
-        "properties": {key: {"type": "array", "items": {"type": "integer"}} for key in SOURCE_KEYS},
-        "required": list(SOURCE_KEYS),
+        "properties": {
+            **{key: {"type": "array", "items": {"type": "integer"}} for key in SOURCE_KEYS},
+            "portion_minutes": {
+                "type": "object",
+                "additionalProperties": {"type": "integer"},
+                "description": "Portion id → its minutes on this line, for each portion only"
+                " part of which is on it (included up to the allowance, the rest overage).",
+            },
+        },
+        "required": [*SOURCE_KEYS, "portion_minutes"],
     }
 )
-class SourcesField(serializers.JSONField):
-    """Every kind of source, with the ids behind the line (empty: none)."""
+class SourcesField(serializers.Field):
+    """Every kind of source, with the ids behind the line (empty: none), as
+    the JSON export writes them."""
 
     def __init__(self, **kwargs):
-        super().__init__(read_only=True, **kwargs)
+        super().__init__(source="*", read_only=True, **kwargs)
 
-    def to_representation(self, value):
-        value = value or {}
-        return {key: list(value.get(key, [])) for key in SOURCE_KEYS}
+    def to_representation(self, line):
+        return sources_of(line)
 
 
 class InvoiceLineSerializer(serializers.ModelSerializer):

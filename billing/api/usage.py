@@ -1,7 +1,9 @@
 """Contract usage API: each contract's allowance used and left (or block
 balance), billable so far and time pending approval, for a month — the same
 figures the client page, the ticket page and the account manager's home show,
-from the one pricing module. Every member reads it."""
+from the one pricing module. Finance and admins read every client's
+contracts, account managers their own clients'; developers have no access
+(403: it is money), they see a contract's minutes on the ticket page."""
 
 import datetime
 
@@ -17,15 +19,19 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
 from clients.models import Contract
+from msops.calendar import parse_month
 from msops.tenancy.api.mixins import ReadOnlyTenantViewSet
 from msops.timezones import organization_today
 
-from ..pricing import Usage, price_month
+from ..pricing import Usage, month_bounds, price_month
+from ..selectors.finance_pages import money_reach
+from ..services.periods import READERS
 
 MONTH = OpenApiParameter(
     "month",
     OpenApiTypes.STR,
-    description="The month as YYYY-MM (default: this month in the practice's timezone).",
+    description="The month as YYYY-MM, in the years 1900–9998 (default: this month in the"
+    " practice's timezone).",
     pattern=r"^\d{4}-\d{2}$",
 )
 
@@ -117,24 +123,27 @@ class ContractUsageViewSet(ReadOnlyTenantViewSet):
     filterset_fields = ["client", "kind"]
     ordering_fields = ["client__name", "name", "starts_on"]
     ordering = ["client__name", "name"]
+    read_roles = READERS
 
     def month(self) -> datetime.date:
         raw = self.request.query_params.get("month")
         if not raw:
             return organization_today(self.request.organization).replace(day=1)
-        try:
-            return datetime.datetime.strptime(raw, "%Y-%m").date()
-        except ValueError:
-            raise ValidationError({"month": "Give the month as YYYY-MM, e.g. 2026-11."}) from None
+        month = parse_month(raw)
+        if month is None:
+            raise ValidationError(
+                {"month": "Give the month as YYYY-MM, e.g. 2026-11 (years 1900–9998)."}
+            )
+        return month
 
     def get_tenant_queryset(self, organization):
-        start = self.month()
-        end = (start + datetime.timedelta(days=32)).replace(day=1)
-        return (
+        start, end = month_bounds(self.month())
+        contracts = (
             Contract.objects.filter(organization=organization, starts_on__lt=end)
             .exclude(ends_on__lt=start)
             .select_related("client")
         )
+        return money_reach(membership=self.request.membership).clients_of(contracts, "client")
 
     def _with_usage(self, contracts):
         context = self.get_serializer_context()

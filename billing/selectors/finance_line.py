@@ -16,6 +16,7 @@ from clients.models import (
 from msops.tenancy.models import Organization
 from tickets.models import TimeEntry
 
+from ..exports import portion_minutes
 from ..models import Adjustment, BillingDecision, EntryPortion, InvoiceLine, ScopeCheck
 
 
@@ -32,7 +33,7 @@ class LineSources:
     """What stands behind a line, loaded from its ``sources`` ids."""
 
     entries: list[TimeEntry]
-    minutes_on_line: dict[int, int]  # entry id → its minutes on this line's portions
+    minutes_on_line: dict[int, int]  # entry id → its minutes on this line
     decisions: list[BillingDecision]
     scope_checks: list[ScopeCheck]
     revisions: list[ContractRevision]
@@ -54,9 +55,12 @@ def line_sources(*, line: InvoiceLine) -> LineSources:
     org = line.organization_id
     src = line.sources or {}
     portions = EntryPortion.objects.filter(organization=org, pk__in=_ids(src, "portions"))
+    # A portion only part of which is on the line (included up to the
+    # allowance, the rest overage) counts with its minutes here.
+    split = portion_minutes(line)
     minutes_on_line: dict[int, int] = defaultdict(int)
-    for entry_id, minutes in portions.values_list("entry_id", "minutes"):
-        minutes_on_line[entry_id] += minutes
+    for pk, entry_id, minutes in portions.values_list("pk", "entry_id", "minutes"):
+        minutes_on_line[entry_id] += split.get(str(pk), minutes)
     return LineSources(
         entries=list(
             TimeEntry.objects.filter(organization=org, pk__in=_ids(src, "entries"))

@@ -43,16 +43,52 @@ def next_month(month: datetime.date) -> datetime.date:
     return (month_start(month) + datetime.timedelta(days=32)).replace(day=1)
 
 
+@dataclass(frozen=True)
+class MoneyReach:
+    """Whose money a member reads: every client's, or only the clients whose
+    account manager is ``manager_id`` (none at all when that is None too)."""
+
+    every_client: bool
+    manager_id: int | None = None
+
+    def allows(self, client: Client) -> bool:
+        """May the member read ``client``'s money?"""
+        return self.every_client or (
+            self.manager_id is not None and client.account_manager_id == self.manager_id
+        )
+
+    def clients_of(self, queryset, path: str = ""):
+        """``queryset`` narrowed to the rows of the clients the member reads
+        (``path``: from the queryset's model to its client, e.g. ``client``)."""
+        if self.every_client:
+            return queryset
+        if self.manager_id is None:
+            return queryset.none()
+        field = f"{path}__account_manager" if path else "account_manager"
+        return queryset.filter(**{field: self.manager_id})
+
+
+def money_reach(*, membership: Membership | None) -> MoneyReach:
+    """The one rule of who reads a client's money (drafts, lines, amounts):
+    finance and admins every client's; an account manager the clients they
+    manage; anyone else (developers) none."""
+    if membership is None:
+        return MoneyReach(every_client=False)
+    if membership.role in (Role.FINANCE, Role.ADMIN):
+        return MoneyReach(every_client=True)
+    if membership.role == Role.ACCOUNT_MANAGER:
+        return MoneyReach(every_client=False, manager_id=membership.pk)
+    return MoneyReach(every_client=False)
+
+
 def readable_client_ids(*, membership: Membership) -> list[int] | None:
-    """The clients whose money this member reads: None for every client
-    (finance, admin); an account manager's own clients."""
-    if membership.role != Role.ACCOUNT_MANAGER:
+    """The clients whose money this member reads (:func:`money_reach`): None
+    for every client; else their ids."""
+    reach = money_reach(membership=membership)
+    if reach.every_client:
         return None
-    return list(
-        Client.objects.filter(
-            organization=membership.organization_id, account_manager=membership
-        ).values_list("pk", flat=True)
-    )
+    clients = Client.objects.filter(organization=membership.organization_id)
+    return list(reach.clients_of(clients).values_list("pk", flat=True))
 
 
 # --- the month's review ---------------------------------------------------------------------
@@ -242,7 +278,19 @@ def period_get_for_page(*, organization: Organization, pk: int) -> BillingPeriod
     )
 
 
+def period_find(
+    *, organization: Organization, client: Client, month: datetime.date
+) -> BillingPeriod | None:
+    """The client's period of ``month`` if it was opened (None: not yet)."""
+    return BillingPeriod.objects.filter(
+        organization=organization, client=client, month=month_start(month)
+    ).first()
+
+
 def period_events(*, period: BillingPeriod):
+    """The period's history (none for a period not opened yet)."""
+    if period.pk is None:
+        return PeriodEvent.objects.none()
     return PeriodEvent.objects.filter(
         organization=period.organization_id, period=period
     ).select_related("actor__user")
@@ -388,18 +436,21 @@ def period_lines(
 ) -> PeriodLines:
     """The period's lines grouped by contract: the frozen draft once
     closed; otherwise the live ``charges``, each matched to its twin in the
-    saved draft (if the draft is current) so it can be explained."""
-    saved = list(
-        InvoiceLine.objects.filter(organization=period.organization_id, period=period).order_by(
-            "draft__currency", "position"
+    saved draft (if the draft is current) so it can be explained. A period
+    not opened yet (no pk) has no saved draft."""
+    saved, computed_at = [], None
+    if period.pk is not None:
+        saved = list(
+            InvoiceLine.objects.filter(organization=period.organization_id, period=period).order_by(
+                "draft__currency", "position"
+            )
         )
-    )
-    computed_at = (
-        InvoiceDraft.objects.filter(organization=period.organization_id, period=period)
-        .order_by("-computed_at")
-        .values_list("computed_at", flat=True)
-        .first()
-    )
+        computed_at = (
+            InvoiceDraft.objects.filter(organization=period.organization_id, period=period)
+            .order_by("-computed_at")
+            .values_list("computed_at", flat=True)
+            .first()
+        )
     if period.is_closed:
         rows = [_row_from_saved(line) for line in saved]
     else:

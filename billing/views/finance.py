@@ -18,12 +18,13 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from clients.models import Client
 from clients.selectors import client_get
+from msops.calendar import parse_month
 from msops.htmx import render_local
-from msops.tenancy.models import Membership, Role
+from msops.tenancy.models import Membership
 from msops.tenancy.roles import ADMINS, require_role
 from msops.tenancy.selectors import membership_list
 from msops.timezones import organization_today
@@ -54,16 +55,18 @@ PERIOD_TEMPLATE = "billing/finance_period.html"
 RUNNING = (DraftRun.Status.QUEUED, DraftRun.Status.RUNNING)
 
 
-def _may_read_client(membership: Membership, client: Client) -> bool:
-    return membership.role in FINANCE or client.account_manager_id == membership.pk
+def require_client_reader(membership: Membership, client: Client) -> None:
+    """403 unless the member reads the client's money
+    (:func:`billing.selectors.finance_pages.money_reach`)."""
+    if not selectors.money_reach(membership=membership).allows(client):
+        raise PermissionDenied("Only the client's account manager and finance read its billing.")
 
 
 def period_or_404(request: HttpRequest, pk: int, membership: Membership) -> BillingPeriod:
     period = selectors.period_get_for_page(organization=request.organization, pk=pk)
     if period is None:
         raise Http404("No such billing period.")
-    if not _may_read_client(membership, period.client):
-        raise PermissionDenied("Only the client's account manager and finance read its billing.")
+    require_client_reader(membership, period.client)
     return period
 
 
@@ -97,13 +100,17 @@ def _month_page(request: HttpRequest, month: datetime.date) -> HttpResponse:
         client_ids=selectors.readable_client_ids(membership=membership),
     )
     today = organization_today(request.organization)
+    before, after = selectors.previous_month(month), selectors.next_month(month)
     context = {
         **_run_context(request, month),
         "review": review,
-        "previous_month": selectors.previous_month(month),
-        "next_month": selectors.next_month(month),
+        "previous_month": before,
+        "next_month": after,
+        # Links only to months a URL may name (years 1900–9998).
+        "has_previous": parse_month(before) is not None,
+        "has_next": parse_month(after) is not None,
         "is_current": month == today.replace(day=1),
-        "own_clients_only": membership.role == Role.ACCOUNT_MANAGER,
+        "own_clients_only": not selectors.money_reach(membership=membership).every_client,
         "org_currency": request.organization.currency,
     }
     template = f"{MONTH_TEMPLATE}#month-table" if part == "table" else MONTH_TEMPLATE
@@ -137,19 +144,27 @@ def finance_compute(request: HttpRequest, org: str, month: datetime.date) -> Htt
     return redirect("billing:finance_month", org=org, month=month)
 
 
-@require_GET
+@require_http_methods(["GET", "POST"])
 def finance_client_month(
     request: HttpRequest, org: str, month: datetime.date, pk: int
 ) -> HttpResponse:
-    """A client's period of the month (opened as it is first looked at)."""
-    membership = require_role(request, *READERS)
+    """A client's period of the month. Its page when it exists; else the
+    month as it would be billed, read without writing anything — finance
+    opens the period (POST) to act on it."""
+    membership = require_role(request, *(FINANCE if request.method == "POST" else READERS))
     client = client_get(organization=request.organization, pk=pk)
     if client is None:
         raise Http404("No such client.")
-    if not _may_read_client(membership, client):
-        raise PermissionDenied("Only the client's account manager and finance read its billing.")
-    period = period_get(client=client, month=month)
-    return redirect("billing:finance_period", org=org, pk=period.pk)
+    require_client_reader(membership, client)
+    if request.method == "POST":
+        period = period_get(client=client, month=month)
+        return redirect("billing:finance_period", org=org, pk=period.pk)
+    period = selectors.period_find(organization=request.organization, client=client, month=month)
+    if period is not None:
+        return redirect("billing:finance_period", org=org, pk=period.pk)
+    unsaved = BillingPeriod(organization=request.organization, client=client, month=month)
+    template = f"{PERIOD_TEMPLATE}#period-main" if request.htmx else PERIOD_TEMPLATE
+    return render_local(request, template, _period_context(request, unsaved))
 
 
 # --- a client's period ----------------------------------------------------------------------
@@ -219,7 +234,8 @@ def _period_context(
 ) -> dict:
     organization = request.organization
     membership = request.membership
-    can_act = membership.role in FINANCE
+    opened = period.pk is not None  # else the month read before its period is opened
+    can_act = membership.role in FINANCE and opened
     contracts = list(selectors.client_contracts(organization=organization, client=period.client))
     if period.is_closed:
         charges, blockers = None, []
@@ -243,6 +259,7 @@ def _period_context(
         "members": members,
         "events": list(selectors.period_events(period=period)),
         "can_act": can_act,
+        "can_open": membership.role in FINANCE and not opened,
         "can_unlock": membership.role in ADMINS,
         "done": done,
         "error": error,

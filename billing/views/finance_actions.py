@@ -6,13 +6,9 @@ Every action refuses members outside finance and admins (403) before it
 looks at the period; the answer is the period page's main part (htmx) or
 the page (see :func:`billing.views.finance.period_answer`)."""
 
-import json
-
 from django.core.exceptions import ValidationError
-from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse
-from django.utils.text import slugify
 from django.views.decorators.http import require_POST
 
 from msops.display import member_name
@@ -247,17 +243,6 @@ def finance_send_back(request: HttpRequest, org: str, pk: int) -> HttpResponse:
 
 
 # --- exports and adjustments ----------------------------------------------------------------
-def _export(period: BillingPeriod, kind: str) -> tuple[str, str, str]:
-    """(content, content type, file name) of one export of the period."""
-    name = f"{slugify(period.client.name) or 'client'}-{period.month:%Y-%m}"
-    if kind == "json":
-        content = json.dumps(exports.invoice_json(period), cls=DjangoJSONEncoder, indent=2)
-        return content, "application/json", f"{name}.json"
-    if kind == "time_entries":
-        return exports.time_entries_csv(period), "text/csv", f"{name}-time-entries.csv"
-    return exports.invoice_csv(period, layout=kind), "text/csv", f"{name}-{kind}.csv"
-
-
 @require_POST
 def finance_period_export(request: HttpRequest, org: str, pk: int) -> HttpResponse:
     """Download the locked period (CSV for Xero or QuickBooks, JSON, the time
@@ -270,10 +255,12 @@ def finance_period_export(request: HttpRequest, org: str, pk: int) -> HttpRespon
     try:
         with transaction.atomic():
             period_mark_exported(period=period, actor=membership)
-            content, content_type, filename = _export(period, form.cleaned_data["format"])
+            content, content_type, filename = exports.export_file(
+                period, form.cleaned_data["format"]
+            )
     except ValidationError as exc:
         return period_answer(request, period, failed=True, error=_errors(exc))
-    response = HttpResponse(content, content_type=f"{content_type}; charset=utf-8")
+    response = HttpResponse(content, content_type=content_type)
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response
 

@@ -2,11 +2,13 @@
 shown it) and a contract's usage this month (the client page and the ticket
 page load it in place; the home page of an account manager shows it too).
 
-- explain: finance and admins; account managers for their own clients.
-- usage: every member (developers see it beside the rule on the ticket).
+- explain: finance and admins; account managers for their own clients;
+  developers 403 (the rule of :func:`billing.selectors.finance_pages.money_reach`).
+- usage: every member (developers see it beside the rule on the ticket),
+  the money in it (billable so far) only for who reads the client's money:
+  others see the minutes.
 """
 
-from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.views.decorators.http import require_GET
 
@@ -18,7 +20,9 @@ from msops.timezones import organization_today
 
 from ..pricing import contract_usage
 from ..selectors import finance_line as selectors
-from ..services.periods import FINANCE, READERS
+from ..selectors.finance_pages import money_reach
+from ..services.periods import READERS
+from .finance import require_client_reader
 
 LINE_TEMPLATE = "billing/finance_line.html"
 USAGE_TEMPLATE = "billing/finance_contract_usage.html"
@@ -33,8 +37,7 @@ def finance_line(request: HttpRequest, org: str, pk: int) -> HttpResponse:
     if line is None:
         raise Http404("No such invoice line.")
     client = line.period.client
-    if membership.role not in FINANCE and client.account_manager_id != membership.pk:
-        raise PermissionDenied("Only the client's account manager and finance read its billing.")
+    require_client_reader(membership, client)
     sources = selectors.line_sources(line=line)
     rules = [
         {
@@ -68,8 +71,9 @@ def finance_line(request: HttpRequest, org: str, pk: int) -> HttpResponse:
 @require_GET
 def contract_usage_view(request: HttpRequest, org: str, pk: int) -> HttpResponse:
     """The contract's usage this month: allowance used and left (or the
-    block's balance), billable so far, waiting for approval."""
-    require_role(request)
+    block's balance), billable so far (money only for who reads the
+    client's), waiting for approval."""
+    membership = require_role(request)
     contract = (
         Contract.objects.filter(organization=request.organization, pk=pk)
         .select_related("client")
@@ -83,5 +87,6 @@ def contract_usage_view(request: HttpRequest, org: str, pk: int) -> HttpResponse
         "usage": contract_usage(contract=contract, on=today),
         "usage_loaded": True,
         "today": today,
+        "hide_money": not money_reach(membership=membership).allows(contract.client),
     }
     return render_local(request, htmx_template(request, USAGE_TEMPLATE, "usage"), context)

@@ -11,16 +11,12 @@ from django import forms
 from msops.forms import MemberChoiceField
 from tickets.models import Classification
 
+from ..exports import EXPORT_CHOICES
+
 TEXT_MAX = 2000
 CLASSIFY_CHOICES = [
     (Classification.INCLUDED, "Included (covered by the contract)"),
     (Classification.BILLABLE, "Billable"),
-]
-EXPORT_FORMATS = [
-    ("xero", "CSV for Xero"),
-    ("quickbooks", "CSV for QuickBooks"),
-    ("json", "JSON"),
-    ("time_entries", "Time-entry detail (CSV)"),
 ]
 
 
@@ -110,7 +106,7 @@ class UnlockForm(VersionForm):
 
 class ExportForm(forms.Form):
     format = forms.ChoiceField(
-        choices=EXPORT_FORMATS, error_messages={"invalid_choice": "Choose an export format."}
+        choices=EXPORT_CHOICES, error_messages={"invalid_choice": "Choose an export format."}
     )
 
 

@@ -10,6 +10,7 @@ from decimal import Decimal
 import pytest
 from django_scopes import scopes_disabled
 
+from billing.api.finance_serializers import ExportSerializer
 from billing.exports import (
     QUICKBOOKS_COLUMNS,
     SOURCE_KEYS,
@@ -21,7 +22,9 @@ from billing.exports import (
 )
 from billing.models import EntryPortion
 from billing.services.periods import drafts_compute
+from billing.views.finance_forms import ExportForm
 from clients.models import Contract
+from tests.billing.allowance_data import OVERAGE, allowance_crossed
 from tests.billing.exports_data import (
     AMOUNTS,
     CLIENT_NAME,
@@ -210,7 +213,8 @@ def test_the_json_export_carries_the_period_client_drafts_lines_and_sources(mont
     assert time_line["kind"] == "time" and time_line["ticket"] == month.tickets["t1"].pk
     assert (time_line["minutes"], time_line["billed_minutes"]) == (25, 25)
     assert (time_line["quantity"], time_line["unit_price"]) == ("0.4167", "95.0000")
-    assert set(time_line["sources"]) == set(SOURCE_KEYS)
+    assert set(time_line["sources"]) == {*SOURCE_KEYS, "portion_minutes"}
+    assert time_line["sources"]["portion_minutes"] == {}  # its one portion is on it whole
     assert time_line["sources"]["entries"] == [month.entries["t1"].pk]
     assert "25 min" in time_line["computation"]
     adjustment_line = draft["lines"][5]
@@ -257,3 +261,41 @@ def test_text_cells_of_the_time_csv_cannot_run_as_formulas(month):
     titles = {r["TicketTitle"] for r in out}
     assert "'@SUM(1+1) included" in titles
     assert sorted(int(r["Minutes"]) for r in out) == [25, 30, 60, 90]
+
+
+# --- a portion split between lines ---------------------------------------------------------
+def test_a_portion_across_the_allowance_names_its_minutes_on_each_line(org, person):
+    crossed = allowance_crossed(org, person)
+    first, second = crossed.first_portion.pk, crossed.second_portion.pk
+    assert (crossed.included.minutes, crossed.overage.minutes) == (60, 70)
+    assert crossed.overage.amount == OVERAGE  # 70 min × 150.00/h
+    assert crossed.included.sources["portions"] == sorted([first, second])
+    # Only the split portion is named, with its minutes on each line.
+    assert crossed.included.sources["portion_minutes"] == {str(second): 30}
+    assert crossed.overage.sources["portion_minutes"] == {str(second): 70}
+    assert crossed.overage.sources["portions"] == [second]
+    body = export(invoice_json, crossed.period)
+    by_kind = {line["kind"]: line for line in body["drafts"][0]["lines"]}
+    assert by_kind["overage"]["sources"]["portion_minutes"] == {str(second): 70}
+
+
+def test_the_time_csv_gives_a_split_portion_a_row_per_line_with_its_minutes(org, person):
+    crossed = allowance_crossed(org, person)
+    out = rows(export(time_entries_csv, crossed.period))
+    second = [r for r in out if int(r["Portion"]) == crossed.second_portion.pk]
+    assert [(int(r["Minutes"]), int(r["InvoiceLine"])) for r in second] == [
+        (30, crossed.included.position),
+        (70, crossed.overage.position),
+    ]
+    assert all(r["Entry"] == str(crossed.second.pk) for r in second)
+    # The rows add up to the month's minutes, and each line's to the line's.
+    assert sum(int(r["Minutes"]) for r in out) == 130
+    for line in (crossed.included, crossed.overage):
+        on_line = [int(r["Minutes"]) for r in out if r["InvoiceLine"] == str(line.position)]
+        assert sum(on_line) == line.minutes
+
+
+def test_the_period_page_and_the_api_take_the_same_export_formats():
+    page = dict(ExportForm.base_fields["format"].choices)
+    api = dict(ExportSerializer().fields["format"].choices)
+    assert page == api and set(page) == {"xero", "quickbooks", "json", "entries"}

@@ -132,8 +132,9 @@ def test_periods_filter_by_month_status_and_client(api, org, finance, month):
     assert ids(status=["open", "locked"]) == {month.period.pk, month.august.pk, theirs.pk}
     assert ids(client=theirs.client_id) == {theirs.pk}
     assert ids(month_from="2025-09") == {month.period.pk, theirs.pk}
-    bad = client.get(api_url("billing-period-list"), {"month": "September"})
-    assert bad.status_code == 400 and "month" in bad.json()
+    for month in ("September", "9999-12", "1899-12"):
+        bad = client.get(api_url("billing-period-list"), {"month": month})
+        assert bad.status_code == 400 and "month" in bad.json(), month
 
 
 @pytest.mark.parametrize("rows", [2, 50])
@@ -462,6 +463,7 @@ def test_the_entries_export_is_one_row_per_portion(api, finance, locked):
     response = api(finance).post(
         api_url("billing-period-export", pk=locked.period.pk), {"format": "entries"}
     )
+    assert 'filename="acme-2025-09-time-entries.csv"' in response["Content-Disposition"]
     rows = list(csv.DictReader(io.StringIO(response.content.decode())))
     assert sorted(int(r["Minutes"]) for r in rows) == [25, 30, 60, 90]
     assert {r["Notes"] for r in rows} >= {"'=cmd|' /C calc'!A0", "'-2+3"}
@@ -493,7 +495,8 @@ def test_a_line_shows_its_sources_and_the_page_that_explains_it(api, org, financ
     assert body["ticket"] == month.tickets["t2"].pk
     assert body["ticket_number"] == month.tickets["t2"].number
     assert body["sources"]["entries"] == [month.entries["t2"].pk]
-    assert body["sources"]["top_ups"] == [] and len(body["sources"]) == 10
+    assert body["sources"]["top_ups"] == [] and len(body["sources"]) == 11
+    assert body["sources"]["portion_minutes"] == {}  # no portion is split
     path = reverse("billing:finance_line", kwargs={"org": org.slug, "pk": line.pk})
     assert body["explain"] == f"http://testserver{path}"
     assert rows[3] == body
@@ -615,9 +618,12 @@ def test_only_finance_and_admins_start_draft_runs(api, members, role):
 
 
 def test_a_draft_run_needs_a_month(api, finance):
-    for data in ({}, {"month": "soon"}, {"month": "2025-13"}):
+    for data in ({}, {"month": "soon"}, {"month": "2025-13"}, {"month": "9999-12"},
+                 {"month": "1899-12-31"}):  # fmt: skip
         response = api(finance).post(api_url("draft-run-list"), data)
-        assert response.status_code == 400 and "month" in response.json()
+        assert response.status_code == 400 and "month" in response.json(), data
+    with scopes_disabled():
+        assert not DraftRun.objects.exists()
 
 
 # --- other organizations -------------------------------------------------------------------

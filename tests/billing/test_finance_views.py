@@ -30,6 +30,7 @@ from billing.models import (
 from billing.services.periods import draft_run_execute, drafts_compute, period_get
 from clients.models import Contract, Treatment
 from msops.tenancy.models import Role
+from tests.billing.allowance_data import allowance_crossed
 from tests.billing.finance_helpers import MONTH, Status, contract_of, on, ticket_of, work
 from tests.factories import (
     ClientFactory,
@@ -239,14 +240,72 @@ def test_another_organizations_rows_are_404(login, org, other_org, stranger, wor
     assert "Acme" not in text(client.get(url("finance_month", other_org, month=MONTH)))
 
 
-def test_a_clients_month_opens_its_period(login, org, finance, world):
+def test_a_clients_month_goes_to_its_period_once_opened(login, org, finance, world):
+    period = period_of(world["beta"])
     response = login(finance).get(
         url("finance_client_month", org, month=MONTH, pk=world["beta"].pk)
     )
-    with scopes_disabled():
-        period = BillingPeriod.objects.get(client=world["beta"], month=MONTH)
     assert response.status_code == 302
     assert response["Location"] == url("finance_period", org, pk=period.pk)
+
+
+@pytest.mark.parametrize("role", [Role.FINANCE, Role.ACCOUNT_MANAGER])
+def test_reading_a_clients_month_before_its_period_is_opened_writes_nothing(
+    login, org, members, world, role
+):
+    response = login(members[role]).get(
+        url("finance_client_month", org, month=MONTH, pk=world["acme"].pk)
+    )
+    assert response.status_code == 200
+    page = text(response)
+    assert "This month's period is not opened yet" in page
+    assert "Total EUR EUR 2,120.00" in page and "1 exception blocks the lock" in page
+    body = response.content.decode()
+    assert 'data-testid="classify-form"' not in body and 'data-testid="lock"' not in body
+    assert ('data-testid="open-period"' in body) is (role == Role.FINANCE)
+    with scopes_disabled():
+        assert not BillingPeriod.objects.filter(month=MONTH).exists()
+
+
+def test_finance_opens_a_clients_period_to_act_on_it(login, org, finance, account_manager, world):
+    month_url = url("finance_client_month", org, month=MONTH, pk=world["acme"].pk)
+    assert login(account_manager).post(month_url).status_code == 403
+    with scopes_disabled():
+        assert not BillingPeriod.objects.filter(month=MONTH).exists()
+    response = login(finance).post(month_url)
+    with scopes_disabled():
+        period = BillingPeriod.objects.get(client=world["acme"], month=MONTH)
+    assert response.status_code == 302
+    assert response["Location"] == url("finance_period", org, pk=period.pk)
+    assert login(finance).post(month_url)["Location"] == response["Location"]  # the same one
+
+
+def test_the_month_pages_links_open_each_clients_month(login, org, finance, world):
+    client = login(finance)
+    body = client.get(url("finance_month", org, month=MONTH)).content.decode()
+    link = url("finance_client_month", org, month=MONTH, pk=world["beta"].pk)
+    assert f'href="{link}"' in body
+    assert client.get(link).status_code == 200
+
+
+@pytest.mark.parametrize("month", ["9999-12", "1899-12", "2025-13", "2025-00"])
+def test_a_month_out_of_range_is_a_404(login, org, finance, world, month):
+    client = login(finance)
+    base = f"/o/{org.slug}/billing/finance/{month}/"
+    assert client.get(base).status_code == 404
+    assert client.get(f"{base}clients/{world['acme'].pk}/").status_code == 404
+    assert client.post(f"{base}compute/").status_code == 404
+
+
+def test_the_first_and_last_months_open_without_links_beyond_them(login, org, finance, world):
+    client = login(finance)
+    first = client.get(f"/o/{org.slug}/billing/finance/1900-01/")
+    last = client.get(f"/o/{org.slug}/billing/finance/9998-12/")
+    assert first.status_code == 200 and last.status_code == 200
+    assert 'data-testid="previous-month"' not in first.content.decode()
+    assert 'data-testid="next-month"' in first.content.decode()
+    assert 'data-testid="next-month"' not in last.content.decode()
+    assert 'data-testid="previous-month"' in last.content.decode()
 
 
 @pytest.mark.parametrize("clients", [2, 50])
@@ -583,7 +642,7 @@ def test_an_open_period_gives_no_file(login, org, finance, world):
         ("xero", "beta-2025-09-xero.csv", ["*ContactName", "Printer,1.5,100.00"]),
         ("quickbooks", "beta-2025-09-quickbooks.csv", ["Beta", "Printer", "150.00"]),
         ("json", "beta-2025-09.json", ['"total": "150.00"']),
-        ("time_entries", "beta-2025-09-time-entries.csv", ["2025-09-05", "90"]),
+        ("entries", "beta-2025-09-time-entries.csv", ["2025-09-05", "90"]),
     ],
 )
 def test_a_locked_period_downloads_and_records_the_export(
@@ -719,6 +778,19 @@ def test_explain_is_for_finance_and_the_clients_account_manager(
     assert login(developer).get(url("finance_line", org, pk=acme_line.pk)).status_code == 403
 
 
+def test_explain_shows_a_split_entrys_minutes_on_each_line(login, org, finance):
+    """An entry crossing the retainer's allowance: 30 of its 100 minutes on
+    the included line, 70 on the overage line — each page says its part."""
+    crossed = allowance_crossed(org, MembershipFactory(organization=org))
+    client = login(finance)
+    overage = text(client.get(url("finance_line", org, pk=crossed.overage.pk)))
+    assert "1:40 (1:10 of it here)" in overage
+    assert "Tue 2 Sep 2025" not in overage  # the first entry is not on it
+    included = text(client.get(url("finance_line", org, pk=crossed.included.pk)))
+    assert "1:40 (0:30 of it here)" in included
+    assert "Tue 2 Sep 2025" in included and "0:30 (" not in included  # whole on it
+
+
 def test_a_saved_line_links_to_its_explanation(login, org, finance, world):
     line = _saved_line(org, world["beta"], InvoiceLine.Kind.TIME)
     period = line.period
@@ -739,7 +811,7 @@ def test_usage_of_a_contract_this_month(login, org, developer, account_manager):
     work(ticket_of(client, "Included", retainer), worker, day, 90)
     work(ticket_of(client, "Billable", retainer), worker, day, 30, Status.BILLABLE)
     work(ticket_of(client, "Waiting", retainer), worker, day, 45, Status.PENDING_APPROVAL)
-    response = login(developer).get(url("contract_usage", org, pk=retainer.pk), headers=HTMX)
+    response = login(account_manager).get(url("contract_usage", org, pk=retainer.pk), headers=HTMX)
     assert response.status_code == 200
     page = text(response)
     assert "<html" not in response.content.decode()
@@ -750,6 +822,42 @@ def test_usage_of_a_contract_this_month(login, org, developer, account_manager):
     home = text(login(account_manager).get(reverse("tenancy:organization_home", args=[org.slug])))
     assert "Your clients' contracts in" in home and "Delta" in home
     assert "1:30 of 10:00 h used" in home
+
+
+def test_the_usage_beside_the_rule_shows_money_only_to_who_reads_the_clients(
+    login, org, members, account_manager
+):
+    """The ticket page loads it for everyone: a developer, or an account
+    manager on someone else's client, sees the minutes, not the amounts."""
+    day = datetime.date.today().replace(day=1)
+    mine = ClientFactory(organization=org, account_manager=account_manager)
+    theirs = ClientFactory(organization=org, account_manager=MembershipFactory(organization=org))
+    worker = MembershipFactory(organization=org)
+    contracts = {}
+    for key, client in (("mine", mine), ("theirs", theirs)):
+        contracts[key] = contract_of(
+            org, Contract.Kind.RETAINER, client=client, included_minutes=600,
+            hourly_rate=D("100.00"),
+        )  # fmt: skip
+        work(ticket_of(client, "Included", contracts[key]), worker, day, 90)
+        work(ticket_of(client, "Billable", contracts[key]), worker, day, 30, Status.BILLABLE)
+        work(ticket_of(client, "Asked", contracts[key]), worker, day, 45, Status.PENDING_APPROVAL)
+    cases = [
+        (Role.DEVELOPER, "mine", False),
+        (Role.ACCOUNT_MANAGER, "mine", True),
+        (Role.ACCOUNT_MANAGER, "theirs", False),
+        (Role.FINANCE, "theirs", True),
+        (Role.ADMIN, "mine", True),
+    ]
+    for role, key, money in cases:
+        response = login(members[role]).get(
+            url("contract_usage", org, pk=contracts[key].pk), headers=HTMX
+        )
+        page = text(response)
+        assert "1:30 of 10:00 h used" in page and "8:30 h left" in page, (role, key)
+        assert "waiting for approval: 0:45 h" in page, (role, key)
+        assert "Billable so far: 0:30 h" in page, (role, key)
+        assert ("EUR" in page) is money, (role, key)
 
 
 def test_the_client_page_loads_each_contracts_usage_in_place(login, org, developer, world):
