@@ -382,7 +382,8 @@ def period_lock(*, period: BillingPeriod, actor: Membership, version=None) -> Bi
 def period_unlock(
     *, period: BillingPeriod, actor: Membership, reason: str, version=None
 ) -> BillingPeriod:
-    """Reopen a locked month for review: an admin, with a reason (recorded)."""
+    """Reopen a locked month for review: an admin, with a reason (recorded).
+    A month that adjustments already correct stays locked (see below)."""
     require_role(actor, {Role.ADMIN}, period.organization_id)
     reason = (reason or "").strip()
     if not reason:
@@ -391,6 +392,21 @@ def period_unlock(
     _version(current, version)
     if not current.is_closed:
         raise ValidationError({"status": "The period is not locked."})
+    corrected_in = sorted(
+        Adjustment.objects.filter(organization=current.organization_id, corrects=current)
+        .values_list("period__month", flat=True)
+        .distinct()
+    )
+    if corrected_in:
+        # Reopening it would let the same correction be made twice: once in
+        # the month itself and once as the adjustment already billed later.
+        months = ", ".join(f"{m:%Y-%m}" for m in corrected_in)
+        raise ValidationError(
+            {
+                "status": f"This month is already corrected by adjustments billed in {months}:"
+                " correct it further with another adjustment instead of unlocking it."
+            }
+        )
     current.status = PStatus.IN_REVIEW
     _save(current, ["status"])
     start, end = month_bounds(current.month)

@@ -265,6 +265,8 @@ def _period_context(
         "error": error,
         "lock_error": lock_error,
         "export_formats": ExportForm.base_fields["format"].choices,
+        # Locking before the month is over refuses the rest of its time: say so.
+        "month_running": period.month == organization_today(organization).replace(day=1),
     }
     if period.is_closed:
         context.update(

@@ -912,3 +912,14 @@ def test_the_usage_page_of_a_block_shows_its_balance(login, org, developer):
 def test_the_finance_link_is_in_the_navigation_of_who_reads_money(login, org, members, role, shown):
     home = login(members[role]).get(reverse("tenancy:organization_home", args=[org.slug]))
     assert ('data-testid="nav-finance"' in home.content.decode()) is shown
+
+
+def test_locking_a_month_that_is_not_over_says_what_it_refuses(login, org, finance, world):
+    from msops.timezones import organization_today
+
+    client = login(finance)
+    past = text(client.get(url("finance_period", org, pk=period_of(world["beta"]).pk)))
+    assert "is not over yet" not in past
+    this_month = period_of(world["beta"], organization_today(org).replace(day=1))
+    page = text(client.get(url("finance_period", org, pk=this_month.pk)))
+    assert "is not over yet: once locked, time logged for its remaining days is refused" in page

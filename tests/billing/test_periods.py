@@ -384,6 +384,18 @@ def test_an_adjustment_lands_in_the_next_open_month_and_the_locked_one_stays(loc
     assert InvoiceDraft.objects.get(period=september).total == D("2000.00")
 
 
+def test_a_month_already_corrected_by_an_adjustment_is_not_unlocked(locked, admin_member, finance):
+    adjustment_create(
+        corrects=locked["period"], actor=finance, description="Credit", amount="-50",
+        reason="Goodwill",
+    )  # fmt: skip
+    with pytest.raises(ValidationError) as error:
+        period_unlock(period=locked["period"], actor=admin_member, reason="Fix an entry")
+    assert "already corrected by adjustments billed in 2025-10" in str(error.value)
+    locked["period"].refresh_from_db()
+    assert locked["period"].status == BillingPeriod.Status.LOCKED
+
+
 def test_an_adjustment_skips_months_that_are_locked_too(locked, finance):
     october = period_lock(period=period_get(client=locked["client"], month=OCTOBER), actor=finance)
     adjustment = adjustment_create(
