@@ -23,7 +23,8 @@ from rest_framework.response import Response
 from msops.display import member_name
 from msops.tenancy.api.mixins import ReadOnlyTenantViewSet
 from msops.tenancy.models import Membership
-from msops.tenancy.roles import ADMINS
+from msops.tenancy.roles import ADMINS, FINANCE
+from msops.tenancy.roles import MONEY_READERS as READERS
 from tickets.api.conflicts import TicketVersionConflict
 from tickets.api.serializers import TicketSerializer
 from tickets.selectors import ticket_list
@@ -38,8 +39,6 @@ from ..services.finance_actions import (
     exception_write_off,
 )
 from ..services.periods import (
-    FINANCE,
-    READERS,
     PeriodLocked,
     period_lock,
     period_mark_exported,

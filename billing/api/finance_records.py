@@ -10,10 +10,12 @@ from rest_framework import mixins, status
 from rest_framework.response import Response
 
 from msops.tenancy.api.mixins import ReadOnlyTenantViewSet
+from msops.tenancy.roles import FINANCE
+from msops.tenancy.roles import MONEY_READERS as READERS
 
 from ..models import Adjustment, DraftRun, InvoiceDraft, InvoiceLine
 from ..selectors.finance_pages import money_reach
-from ..services.periods import FINANCE, READERS, adjustment_create, draft_run_start
+from ..services.periods import adjustment_create, draft_run_start
 from .finance import BAD_REQUEST, LOCKED, NOT_ALLOWED
 from .finance_filters import AdjustmentFilter, DraftRunFilter, InvoiceDraftFilter, InvoiceLineFilter
 from .finance_serializers import (

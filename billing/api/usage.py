@@ -21,11 +21,11 @@ from rest_framework.response import Response
 from clients.models import Contract
 from msops.calendar import parse_month
 from msops.tenancy.api.mixins import ReadOnlyTenantViewSet
+from msops.tenancy.roles import MONEY_READERS as READERS
 from msops.timezones import organization_today
 
 from ..pricing import Usage, month_bounds, price_month
 from ..selectors.finance_pages import money_reach
-from ..services.periods import READERS
 
 MONTH = OpenApiParameter(
     "month",

@@ -13,6 +13,7 @@ from clients.models import (
     Contract,
 )
 from msops.tenancy.models import Membership, Organization, Role
+from msops.tenancy.roles import FINANCE
 from msops.timezones import organization_today
 
 from ..models import (
@@ -74,7 +75,7 @@ def money_reach(*, membership: Membership | None) -> MoneyReach:
     manage; anyone else (developers) none."""
     if membership is None:
         return MoneyReach(every_client=False)
-    if membership.role in (Role.FINANCE, Role.ADMIN):
+    if membership.role in FINANCE:
         return MoneyReach(every_client=True)
     if membership.role == Role.ACCOUNT_MANAGER:
         return MoneyReach(every_client=False, manager_id=membership.pk)

@@ -5,12 +5,13 @@ service that owns it, refused once the period is locked."""
 from django.core.exceptions import ValidationError
 
 from msops.tenancy.models import Membership
+from msops.tenancy.roles import FINANCE
 from tickets.models import Classification, Ticket
 
 from ..models import BillingDecision, BillingPeriod, ExceptionFlag
 from ._common import require_role
 from .decisions import decision_record
-from .periods import FINANCE, PeriodLocked
+from .periods import PeriodLocked
 from .review import flag_resolve
 
 

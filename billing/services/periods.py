@@ -21,6 +21,7 @@ from django.utils import timezone
 
 from clients.models import Client, Contract
 from msops.tenancy.models import Membership, Organization, Role
+from msops.tenancy.roles import FINANCE
 from tickets.models import Ticket, TimeEntry
 
 from ..models import (
@@ -37,8 +38,6 @@ from ..pricing import ClientCharges, month_blockers, month_bounds, price_month
 from ..selectors.finance_pages import adjustment_lands_in
 from ._common import draft_run_soon, require_role
 
-FINANCE = frozenset({Role.FINANCE, Role.ADMIN})
-READERS = frozenset({Role.FINANCE, Role.ADMIN, Role.ACCOUNT_MANAGER})
 DRAFT_BATCH = 25  # clients whose drafts are saved in one transaction
 Event = PeriodEvent.Action
 PStatus = BillingPeriod.Status

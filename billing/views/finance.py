@@ -25,7 +25,8 @@ from clients.selectors import client_get
 from msops.calendar import parse_month
 from msops.htmx import render_local
 from msops.tenancy.models import Membership
-from msops.tenancy.roles import ADMINS, require_role
+from msops.tenancy.roles import ADMINS, FINANCE, require_role
+from msops.tenancy.roles import MONEY_READERS as READERS
 from msops.tenancy.selectors import membership_list
 from msops.timezones import organization_today
 
@@ -33,8 +34,6 @@ from ..models import BillingPeriod, DraftRun
 from ..pricing import Action
 from ..selectors import finance_pages as selectors
 from ..services.periods import (
-    FINANCE,
-    READERS,
     draft_run_start,
     period_get,
     period_review,

@@ -15,13 +15,13 @@ from django.views.decorators.http import require_GET
 from clients.models import Contract
 from clients.rules import rule_in_plain_words
 from msops.htmx import htmx_template, render_local
+from msops.tenancy.roles import MONEY_READERS as READERS
 from msops.tenancy.roles import require_role
 from msops.timezones import organization_today
 
 from ..pricing import contract_usage
 from ..selectors import finance_line as selectors
 from ..selectors.finance_pages import money_reach
-from ..services.periods import READERS
 from .finance import require_client_reader
 
 LINE_TEMPLATE = "billing/finance_line.html"

@@ -10,6 +10,10 @@ from .models import Membership, Role
 ALL_ROLES = frozenset(Role.values)
 MANAGERS = frozenset({Role.ACCOUNT_MANAGER, Role.ADMIN})
 ADMINS = frozenset({Role.ADMIN})
+# Money: finance and admins act on every client's; an account manager reads
+# the money of the clients they manage (billing.selectors.finance_pages.money_reach).
+FINANCE = frozenset({Role.FINANCE, Role.ADMIN})
+MONEY_READERS = FINANCE | {Role.ACCOUNT_MANAGER}
 
 
 def membership_has_role(membership: Membership | None, roles: Iterable[str]) -> bool:
