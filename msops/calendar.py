@@ -36,3 +36,16 @@ def parse_month(value) -> datetime.date | None:
         except ValueError:
             return None
     return month if FIRST_YEAR <= month.year <= LAST_YEAR else None
+
+
+def contract_period(kind: str, day: datetime.date) -> tuple[datetime.date, datetime.date]:
+    """The contract period (``monthly``, ``quarterly``, ``annual``) holding
+    ``day``: its first day and the first day after it."""
+    start = day.replace(day=1)
+    if kind == "quarterly":
+        start = start.replace(month=(start.month - 1) // 3 * 3 + 1)
+        return start, add_months(start, 3)
+    if kind == "annual":
+        start = start.replace(month=1)
+        return start, add_months(start, 12)
+    return start, add_months(start, 1)

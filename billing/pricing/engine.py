@@ -51,6 +51,7 @@ from django.db.models import Min, Sum
 from django.db.models.functions import Coalesce
 
 from clients.models import BlockTopUp, Contract, ContractRevision, PricingTier, ScopeRule, UnitCount
+from msops.calendar import contract_period
 from msops.tenancy.models import Organization
 from tickets.models import Ticket, TimeEntry
 
@@ -59,7 +60,6 @@ from .money import (
     ZERO,
     billed_minutes,
     cents,
-    contract_period,
     hours,
     month_bounds,
     share,

@@ -9,8 +9,6 @@ half-up to the whole minute."""
 import datetime
 from decimal import ROUND_HALF_UP, Decimal
 
-from msops.calendar import add_months
-
 CENT = Decimal("0.01")
 ZERO = Decimal("0.00")
 SIXTY = Decimal(60)
@@ -58,15 +56,3 @@ def month_bounds(month: datetime.date) -> tuple[datetime.date, datetime.date]:
     """(first day, first day of the next month) of the month holding ``month``."""
     start = month.replace(day=1)
     return start, (start + datetime.timedelta(days=32)).replace(day=1)
-
-
-def contract_period(kind: str, month: datetime.date) -> tuple[datetime.date, datetime.date]:
-    """The contract period (monthly, quarterly, annual) holding ``month``."""
-    start = month.replace(day=1)
-    if kind == "quarterly":
-        start = start.replace(month=(start.month - 1) // 3 * 3 + 1)
-        return start, add_months(start, 3)
-    if kind == "annual":
-        start = start.replace(month=1)
-        return start, add_months(start, 12)
-    return start, add_months(start, 1)

@@ -11,6 +11,7 @@ from django.db import DatabaseError, IntegrityError, models, transaction
 from django.db.models import ProtectedError
 
 from msops import period_guard
+from msops.calendar import contract_period
 from msops.sql import refused_by_locked_period
 
 M = TypeVar("M", bound=models.Model)
@@ -85,12 +86,15 @@ def _period_open(instance: models.Model) -> None:
     days = [getattr(instance, field)]
     if instance.pk is not None:  # moving it out of a locked month changes that month too
         days += type(instance)._base_manager.filter(pk=instance.pk).values_list(field, flat=True)
-    client = (
-        type(instance.contract)
-        ._base_manager.filter(pk=instance.contract_id)
-        .values_list("client_id", flat=True)
-        .first()
-    )
+    contract = type(instance.contract)._base_manager.filter(pk=instance.contract_id).first()
+    client = contract.client_id if contract is not None else None
+    if field == "effective_from" and contract is not None and contract.period != "monthly":
+        # A quarter's or a year's fee is billed in its first month (the
+        # contract's own first month if it starts later): terms taking effect
+        # later in that period change a fee already billed there.
+        for day in [d for d in days if d is not None]:
+            start, _ = contract_period(contract.period, day)
+            days.append(max(start, contract.starts_on.replace(day=1)))
     period_guard.ensure_open(
         organization_id=instance.organization_id, client=client, days=days, field=field
     )

@@ -132,3 +132,28 @@ def test_margin_counts_only_the_work_charged_in_the_organizations_currency(scope
     # 60 min at 60.00/h on the EUR work; the 30 min charged in XTS are not set against EUR.
     assert charges.cost == D("60.00")
     assert charges.totals() == {org.currency: D("100.00"), "XTS": D("50.00")}
+
+
+def test_terms_later_in_a_quarter_whose_fee_month_is_locked_are_refused(scoped, finance):
+    """A quarter's fee is billed in its first month: new terms later in the
+    quarter would change a fee already invoiced, so they wait for the next."""
+    org = scoped
+    quarter = datetime.date(2025, 7, 1)  # MONTH (September) is its last month
+    contract = contract_of(
+        org, Contract.Kind.RETAINER, period=Contract.Period.QUARTERLY, fee=D("3000.00"),
+        starts_on=datetime.date(2025, 1, 1),
+    )  # fmt: skip
+    _lock(contract.client, finance, month=quarter)
+    with pytest.raises(ValidationError) as error:
+        contract_revision_create(
+            organization=org, contract=contract, effective_from=on(15), terms={"fee": D("6000")}
+        )
+    assert "period_locked" in _codes(error.value)
+    assert "2025-07" in str(error.value)
+    # The next quarter is open: its terms go through.
+    contract_revision_create(
+        organization=org,
+        contract=contract,
+        effective_from=datetime.date(2025, 10, 1),
+        terms={"fee": D("6000")},
+    )
