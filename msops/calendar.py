@@ -49,3 +49,14 @@ def contract_period(kind: str, day: datetime.date) -> tuple[datetime.date, datet
         start = start.replace(month=1)
         return start, add_months(start, 12)
     return start, add_months(start, 1)
+
+
+def months_between(first: datetime.date, last: datetime.date) -> list[datetime.date]:
+    """The first days of the months from ``first``'s through ``last``'s (in
+    either order), both included."""
+    lo, hi = sorted((first.replace(day=1), last.replace(day=1)))
+    months = []
+    while lo <= hi:
+        months.append(lo)
+        lo = add_months(lo, 1)
+    return months

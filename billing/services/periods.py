@@ -75,12 +75,22 @@ def ensure_open(
     months = {first_of_month(d) for d in days if d is not None}
     if not months:
         return
-    statuses = dict(
-        BillingPeriod.objects.select_for_update()
-        .filter(organization=organization_id, client_id=client_id, month__in=months)
-        .order_by("month")
-        .values_list("month", "status")
+    periods = BillingPeriod.objects.select_for_update().filter(
+        organization=organization_id, client_id=client_id, month__in=months
     )
+    statuses = dict(periods.order_by("month").values_list("month", "status"))
+    if len(statuses) < len(months):
+        # A month without its period yet gets one (open), locked like the
+        # others: a lock can't then start on the month while this change is
+        # in flight and freeze it without the change.
+        BillingPeriod.objects.bulk_create(
+            [
+                BillingPeriod(organization_id=organization_id, client_id=client_id, month=m)
+                for m in sorted(months - set(statuses))
+            ],
+            ignore_conflicts=True,
+        )
+        statuses = dict(periods.order_by("month").values_list("month", "status"))
     closed = sorted(m for m, status in statuses.items() if status in BillingPeriod.CLOSED_STATUSES)
     if closed:
         raise PeriodLocked(client, closed[0], field)

@@ -86,6 +86,10 @@ def _bill_as_set(current: ScopeCheck, bill_as: str | None) -> None:
     final."""
     if bill_as is None or bill_as == current.bill_as:
         return
+    # The ticket before its billing period, as every time service takes them.
+    Ticket.objects.select_for_update().filter(
+        organization=current.organization_id, pk=current.ticket_id
+    ).first()
     ensure_open(
         organization_id=current.organization_id,
         client=current.ticket.client,

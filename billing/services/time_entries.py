@@ -152,7 +152,10 @@ def time_entry_log(
     """Log time on a ticket and give its minutes their meaning (see the
     module). A repeated idempotency key returns the first entry. A work date
     in a locked billing period refuses (:class:`PeriodLocked`)."""
-    ensure_open(organization_id=ticket.organization_id, client=ticket.client, days=[work_date])
+    # The ticket first, then its billing period: every time and decision
+    # service takes the two in this order, so none waits on another in a cycle.
+    current = _locked_ticket(ticket)
+    ensure_open(organization_id=ticket.organization_id, client=current.client, days=[work_date])
     logged = time_entry_create(
         ticket=ticket,
         person=person,

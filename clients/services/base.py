@@ -11,7 +11,7 @@ from django.db import DatabaseError, IntegrityError, models, transaction
 from django.db.models import ProtectedError
 
 from msops import period_guard
-from msops.calendar import contract_period
+from msops.calendar import contract_period, months_between
 from msops.sql import refused_by_locked_period
 
 M = TypeVar("M", bound=models.Model)
@@ -91,10 +91,12 @@ def _period_open(instance: models.Model) -> None:
     if field == "effective_from" and contract is not None and contract.period != "monthly":
         # A quarter's or a year's fee is billed in its first month (the
         # contract's own first month if it starts later): terms taking effect
-        # later in that period change a fee already billed there.
+        # later in that period change a fee already billed there (checked
+        # here only: the database's triggers look at the terms' own month).
+        # So do the allowances of the months before them in the period.
         for day in [d for d in days if d is not None]:
             start, _ = contract_period(contract.period, day)
-            days.append(max(start, contract.starts_on.replace(day=1)))
+            days += months_between(max(start, contract.starts_on.replace(day=1)), day)
     period_guard.ensure_open(
         organization_id=instance.organization_id, client=client, days=days, field=field
     )

@@ -9,7 +9,10 @@ from typing import Any
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import transaction
 from django.db.models import ProtectedError
+from django.utils import timezone
 
+from msops import period_guard
+from msops.calendar import months_between
 from msops.tenancy.models import Organization
 
 from ..models import (
@@ -363,14 +366,46 @@ def contract_create(
     return contract
 
 
+# What decides how every month of the contract prices.
+PRICED_BY = ("kind", "period", "currency", "tier_mode")
+
+
+def _priced_months_open(contract: Contract, original: Mapping[str, Any]) -> None:
+    """A change to the dates or the pricing of a contract changes the months it
+    touches: a locked billing month among them refuses it (msops.period_guard)."""
+    months: list[datetime.date] = []
+    field_name = "starts_on"
+    for field in ("starts_on", "ends_on"):
+        old, new = original[field], getattr(contract, field)
+        if old != new:
+            ends = [d for d in (old, new) if d is not None]
+            if len(ends) == 1:  # an end added or removed: every month after it
+                ends.append(timezone.localdate())
+            if not months:
+                field_name = field
+            months += months_between(*ends)
+    if any(getattr(contract, f) != original[f] for f in PRICED_BY):
+        until = contract.ends_on or timezone.localdate()
+        months += months_between(original["starts_on"], max(until, original["starts_on"]))
+        field_name = next(f for f in PRICED_BY if getattr(contract, f) != original[f])
+    if months:
+        period_guard.ensure_open(
+            organization_id=contract.organization_id,
+            client=contract.client_id,
+            days=sorted(set(months)),
+            field=field_name,
+        )
+
+
 @transaction.atomic
 def contract_update(*, contract: Contract, data: Mapping[str, Any]) -> Contract:
     """Change what the contract is (not its commercial terms: those change by
     adding a revision). Moving the start moves the first terms with it, and a
     block's top-ups added on its first day (their expiry moves along)."""
-    original = snapshot(contract, ["client_id", "starts_on"])
+    original = snapshot(contract, ["client_id", "starts_on", "ends_on", *PRICED_BY])
     assign(contract, data, CONTRACT_FIELDS)
     validate(contract, rules=lambda c, e: _contract_rules(c, e, original=original))
+    _priced_months_open(contract, original)
     save(contract)
     if contract.starts_on != original["starts_on"]:
         ContractRevision.objects.filter(

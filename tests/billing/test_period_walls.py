@@ -157,3 +157,55 @@ def test_terms_later_in_a_quarter_whose_fee_month_is_locked_are_refused(scoped, 
         effective_from=datetime.date(2025, 10, 1),
         terms={"fee": D("6000")},
     )
+
+
+def test_moving_a_contracts_dates_or_pricing_across_a_locked_month_is_refused(scoped, finance):
+    from clients.services import contract_update
+
+    org = scoped
+    contract = contract_of(org, Contract.Kind.RETAINER, fee=D("1000.00"))
+    _lock(contract.client, finance)  # September 2025
+    for data, field in (
+        ({"starts_on": datetime.date(2025, 10, 1)}, "starts_on"),  # September no longer covered
+        ({"ends_on": on(20)}, "ends_on"),  # ends inside September
+        ({"currency": "USD"}, "currency"),
+    ):
+        with pytest.raises(ValidationError) as error:
+            contract_update(contract=contract, data=data)
+        assert field in error.value.error_dict and "period_locked" in _codes(error.value)
+        contract.refresh_from_db()
+    assert (contract.starts_on, contract.ends_on, contract.currency) == (
+        datetime.date(2025, 1, 1), None, "EUR",
+    )  # fmt: skip
+    # Ending it after the locked month goes through.
+    contract_update(contract=contract, data={"ends_on": datetime.date(2025, 12, 31)})
+
+
+def test_terms_later_in_a_quarter_are_refused_when_a_month_before_them_is_locked(scoped, finance):
+    """New terms on 15 September change the quarter's pro-rated allowance, and
+    so August's overage: a locked August refuses them, July open or not."""
+    org = scoped
+    contract = contract_of(
+        org, Contract.Kind.RETAINER, period=Contract.Period.QUARTERLY, fee=D("3000.00"),
+        starts_on=datetime.date(2025, 1, 1),
+    )  # fmt: skip
+    _lock(contract.client, finance, month=datetime.date(2025, 8, 1))
+    with pytest.raises(ValidationError) as error:
+        contract_revision_create(
+            organization=org, contract=contract, effective_from=on(15), terms={"fee": D("6000")}
+        )
+    assert "2025-08" in str(error.value)
+
+
+def test_a_write_in_a_month_without_a_period_opens_one_that_a_lock_then_waits_on(
+    scoped, developer, open_ticket
+):
+    from billing.services import time_entry_log
+    from msops.timezones import organization_today
+
+    ticket = open_ticket()
+    today = organization_today(scoped)
+    assert not BillingPeriod.objects.filter(client=ticket.client, month=today.replace(day=1))
+    time_entry_log(ticket=ticket, person=developer, work_date=today, minutes=15)
+    period = BillingPeriod.objects.get(client=ticket.client, month=today.replace(day=1))
+    assert period.status == BillingPeriod.Status.OPEN
