@@ -4,7 +4,7 @@ simply matches nothing (and reveals nothing)."""
 
 import django_filters
 
-from msops.tenancy.api.filters import TenantFilterSet
+from msops.tenancy.api.filters import TenantFilterSet, UtcIsoDateTimeFilter
 from tickets.models import Classification
 
 from ..models import BillingDecision, DecisionLogEntry, ScopeCheck
@@ -15,8 +15,8 @@ class DecisionFilter(TenantFilterSet):
     classification = django_filters.MultipleChoiceFilter(choices=Classification.choices)
     decided_by = django_filters.NumberFilter(field_name="decided_by_id")
     overrides_rule = django_filters.BooleanFilter()
-    decided_after = django_filters.IsoDateTimeFilter(field_name="decided_at", lookup_expr="gte")
-    decided_before = django_filters.IsoDateTimeFilter(field_name="decided_at", lookup_expr="lt")
+    decided_after = UtcIsoDateTimeFilter(field_name="decided_at", lookup_expr="gte")
+    decided_before = UtcIsoDateTimeFilter(field_name="decided_at", lookup_expr="lt")
 
     class Meta:
         model = BillingDecision

@@ -5,7 +5,7 @@ simply matches nothing (and reveals nothing)."""
 import django_filters
 
 from clients.models import Priority
-from msops.tenancy.api.filters import TenantFilterSet
+from msops.tenancy.api.filters import TenantFilterSet, UtcIsoDateTimeFilter
 
 from ..models import BillingMoment, Classification, Ticket, TimeEntry
 from ..selectors import ticket_search
@@ -30,8 +30,8 @@ class TicketFilter(TenantFilterSet):
         choices=[(UNDECIDED, "No decision yet"), *Classification.choices],
         method="filter_classification",
     )
-    opened_after = django_filters.IsoDateTimeFilter(field_name="opened_at", lookup_expr="gte")
-    opened_before = django_filters.IsoDateTimeFilter(field_name="opened_at", lookup_expr="lt")
+    opened_after = UtcIsoDateTimeFilter(field_name="opened_at", lookup_expr="gte")
+    opened_before = UtcIsoDateTimeFilter(field_name="opened_at", lookup_expr="lt")
 
     class Meta:
         model = Ticket

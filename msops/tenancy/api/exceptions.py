@@ -1,11 +1,16 @@
+import logging
+
+from django.conf import settings
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import DatabaseError
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
+from rest_framework.views import set_rollback
 
 from msops.sql import refused_by_locked_period
 
+logger = logging.getLogger("msops.api")
 # Error codes that mean "this billing period is locked": the API answers 409.
 LOCKED_CODES = frozenset({"period_locked", "locked"})
 # Error codes that mean "someone changed it since you read it" (a stale version): 409.
@@ -36,4 +41,15 @@ def exception_handler(exc, context):
         if _codes(exc) & (LOCKED_CODES | CONFLICT_CODES):
             return Response(detail, status=status.HTTP_409_CONFLICT)
         exc = exceptions.ValidationError(detail)
-    return drf_exception_handler(exc, context)
+    response = drf_exception_handler(exc, context)
+    if response is None and not settings.DEBUG:
+        # Anything else is a bug: logged with its traceback, answered in JSON
+        # (a client of the API never gets an HTML page), its writes undone.
+        logger.error("API error", exc_info=exc)
+        set_rollback()
+        return Response(
+            {"detail": "Something went wrong on our side; it has been logged.",
+             "code": "server_error"},
+            status=status.HTTP_500_INTERNAL_SERVER_ERROR,
+        )  # fmt: skip
+    return response

@@ -33,6 +33,13 @@ class TenantPrimaryKeyRelatedField(serializers.PrimaryKeyRelatedField):
     """A related id limited to the request's organization: a foreign id is a
     400 ("object does not exist"), never a silent cross-tenant link."""
 
+    def to_internal_value(self, data):
+        # An id is a whole number (or its digits as text): 107.7, 1e400 (JSON
+        # infinity) and true are refused on the field, never rounded or looked up.
+        if isinstance(data, bool | float) or (isinstance(data, str) and not data.strip().isdigit()):
+            self.fail("incorrect_type", data_type=type(data).__name__)
+        return super().to_internal_value(data)
+
     def get_queryset(self):
         organization = self.context.get("organization")
         queryset = super().get_queryset()
