@@ -20,9 +20,7 @@ def test_an_id_that_is_not_a_whole_number_is_a_400_on_the_field(
 ):
     ticket = open_ticket()
     ticket_id = {"107.7": f"{ticket.pk}.7"}.get(bad, bad)  # a fraction of a real id
-    body = (
-        f'{{"ticket": {ticket_id}, "work_date": "{org_today(org).isoformat()}", "minutes": 30}}'
-    )
+    body = f'{{"ticket": {ticket_id}, "work_date": "{org_today(org).isoformat()}", "minutes": 30}}'
     response = api(developer).post(ENTRIES, body, content_type="application/json")
     assert response.status_code == 400, response.content
     assert "ticket" in response.json()
