@@ -5,6 +5,7 @@ only that contract's organization's rows. Pricing tiers and block top-ups are
 written through their services (their own admin pages; read-only inline)."""
 
 from collections.abc import Callable
+from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
@@ -391,6 +392,24 @@ class SLATargetAdmin(ClientsAdmin):
     list_select_related = ["organization", "contract__client"]
 
 
+def service_form(write: Callable[[Any, dict], object]) -> type[SameOrganizationForm]:
+    """An admin form that asks the service ``write(instance, cleaned)`` first
+    (in a savepoint that is rolled back): its refusal shows on the form."""
+
+    class ServiceForm(SameOrganizationForm):
+        def clean(self):
+            cleaned = super().clean()
+            contract = cleaned.get("contract")
+            if self.errors or contract is None:
+                return cleaned
+            refused = service_answer(contract.organization, lambda: write(self.instance, cleaned))
+            if refused:
+                add_service_errors(self, refused)
+            return cleaned
+
+    return ServiceForm
+
+
 class ServiceAdmin(ClientsAdmin):
     """Rows written through a service: the form asks the service first (its
     refusal shows on the form), ``save_model`` and ``delete_model`` call it,
@@ -400,6 +419,14 @@ class ServiceAdmin(ClientsAdmin):
         actions = super().get_actions(request)
         actions.pop("delete_selected", None)
         return actions
+
+    write: Callable[[Any, dict], object]  # the service that saves (instance, cleaned data)
+
+    def save_model(self, request, obj, form, change):
+        with activate_organization(form.cleaned_data["contract"].organization):
+            saved = self.write(obj, form.cleaned_data)
+        obj.pk = saved.pk
+        obj.refresh_from_db()
 
     def delete_service(self, obj) -> Callable[[], object]:
         raise NotImplementedError
@@ -421,18 +448,6 @@ class ServiceAdmin(ClientsAdmin):
         return super().delete_view(request, object_id, extra_context)
 
 
-class PricingTierAdminForm(SameOrganizationForm):
-    def clean(self):
-        cleaned = super().clean()
-        contract = cleaned.get("contract")
-        if self.errors or contract is None:
-            return cleaned
-        refused = service_answer(contract.organization, lambda: _save_tier(self.instance, cleaned))
-        if refused:
-            add_service_errors(self, refused)
-        return cleaned
-
-
 def _save_tier(instance: PricingTier, cleaned: dict) -> PricingTier:
     values = {field: cleaned.get(field) for field in ("min_units", "max_units", "unit_price")}
     if instance.pk is None:
@@ -449,30 +464,13 @@ class PricingTierAdmin(ServiceAdmin):
     """Bands start at 1 and follow each other without gaps or overlaps
     (pricing_tier_create/update); only the last band can be deleted."""
 
-    form = PricingTierAdminForm
+    form = service_form(_save_tier)
+    write = staticmethod(_save_tier)
     list_display = ["contract", "organization", "min_units", "max_units", "unit_price"]
     list_select_related = ["organization", "contract__client"]
 
-    def save_model(self, request, obj, form, change):
-        with activate_organization(form.cleaned_data["contract"].organization):
-            saved = _save_tier(obj, form.cleaned_data)
-        obj.pk = saved.pk
-        obj.refresh_from_db()
-
     def delete_service(self, obj):
         return lambda: pricing_tier_delete(pricing_tier=obj)
-
-
-class UnitCountAdminForm(SameOrganizationForm):
-    def clean(self):
-        cleaned = super().clean()
-        contract = cleaned.get("contract")
-        if self.errors or contract is None:
-            return cleaned
-        refused = service_answer(contract.organization, lambda: _set_units(self.instance, cleaned))
-        if refused:
-            add_service_errors(self, refused)
-        return cleaned
 
 
 def _set_units(instance: UnitCount, cleaned: dict) -> UnitCount:
@@ -494,33 +492,16 @@ class UnitCountAdmin(ServiceAdmin):
     """Unit counts are set through unit_count_set: per-unit contracts only,
     in the contract's run, and never in a locked billing month."""
 
-    form = UnitCountAdminForm
+    form = service_form(_set_units)
+    write = staticmethod(_set_units)
     list_display = ["contract", "organization", "month", "units"]
     list_select_related = ["organization", "contract__client"]
-
-    def save_model(self, request, obj, form, change):
-        with activate_organization(form.cleaned_data["contract"].organization):
-            saved = _set_units(obj, form.cleaned_data)
-        obj.pk = saved.pk
-        obj.refresh_from_db()
 
     def delete_service(self, obj):
         return lambda: unit_count_delete(unit_count=obj)
 
 
-class BlockTopUpAdminForm(SameOrganizationForm):
-    def clean(self):
-        cleaned = super().clean()
-        contract = cleaned.get("contract")
-        if self.errors or contract is None:
-            return cleaned
-        refused = service_answer(contract.organization, lambda: _add_top_up(cleaned))
-        if refused:
-            add_service_errors(self, refused)
-        return cleaned
-
-
-def _add_top_up(cleaned: dict) -> BlockTopUp:
+def _add_top_up(instance: BlockTopUp, cleaned: dict) -> BlockTopUp:
     contract = cleaned["contract"]
     return block_top_up_create(
         organization=contract.organization,
@@ -537,7 +518,8 @@ class BlockTopUpAdmin(ServiceAdmin):
     """Top-ups are added (their expiry set from the terms in force that day)
     and withdrawn through the service; a top-up is never edited."""
 
-    form = BlockTopUpAdminForm
+    form = service_form(_add_top_up)
+    write = staticmethod(_add_top_up)
     fields = ["organization", "contract", "added_on", "minutes", "price", "note", "expires_on"]
     readonly_fields = ["expires_on"]
     list_display = ["contract", "organization", "added_on", "minutes", "price", "expires_on"]
@@ -546,12 +528,6 @@ class BlockTopUpAdmin(ServiceAdmin):
 
     def has_change_permission(self, request, obj=None):
         return obj is None and super().has_change_permission(request, obj)
-
-    def save_model(self, request, obj, form, change):
-        with activate_organization(form.cleaned_data["contract"].organization):
-            saved = _add_top_up(form.cleaned_data)
-        obj.pk = saved.pk
-        obj.refresh_from_db()
 
     def delete_service(self, obj):
         return lambda: block_top_up_delete(top_up=obj)

@@ -144,53 +144,45 @@ def _act(form, call) -> None:
         form.add_error(None, "Someone changed the ticket meanwhile: look again and retry.")
 
 
-@require_POST
-def finance_exception_classify(request: HttpRequest, org: str, pk: int) -> HttpResponse:
+def _on_ticket(request: HttpRequest, pk: int, action: str, form_class, service, done):
+    """An inline action on one of the period's tickets: the form, the
+    client's ticket, the service (``service(period, ticket, membership,
+    cleaned)``) and the answer (``done(ticket, cleaned)`` when it went through)."""
     membership = require_role(request, *FINANCE)
     period = period_or_404(request, pk, membership)
-    key, form = _blocker_form(request, Action.CLASSIFY, ClassifyForm)
+    key, form = _blocker_form(request, action, form_class)
+    ticket = None
     if form.is_valid():
         ticket = _client_ticket(request, period, form.cleaned_data["ticket"])
         if ticket is None:
             form.add_error(None, "The ticket is not this client's.")
         else:
-            _act(
-                form,
-                lambda: exception_classify(
-                    period=period,
-                    ticket=ticket,
-                    actor=membership,
-                    classification=form.cleaned_data["classification"],
-                    reason=form.cleaned_data["reason"],
-                ),
-            )
-    done = ""
-    if not form.errors:
-        done = f"Classified {form.cleaned_data['classification']}: #{ticket.number}."
-    return _exception_answer(request, period, key, Action.CLASSIFY, form, done)
+            _act(form, lambda: service(period, ticket, membership, form.cleaned_data))
+    answer = "" if form.errors else done(ticket, form.cleaned_data)
+    return _exception_answer(request, period, key, action, form, answer)
+
+
+@require_POST
+def finance_exception_classify(request: HttpRequest, org: str, pk: int) -> HttpResponse:
+    return _on_ticket(
+        request, pk, Action.CLASSIFY, ClassifyForm,
+        lambda period, ticket, actor, data: exception_classify(
+            period=period, ticket=ticket, actor=actor,
+            classification=data["classification"], reason=data["reason"],
+        ),
+        lambda ticket, data: f"Classified {data['classification']}: #{ticket.number}.",
+    )  # fmt: skip
 
 
 @require_POST
 def finance_exception_write_off(request: HttpRequest, org: str, pk: int) -> HttpResponse:
-    membership = require_role(request, *FINANCE)
-    period = period_or_404(request, pk, membership)
-    key, form = _blocker_form(request, Action.WRITE_OFF, WriteOffForm)
-    if form.is_valid():
-        ticket = _client_ticket(request, period, form.cleaned_data["ticket"])
-        if ticket is None:
-            form.add_error(None, "The ticket is not this client's.")
-        else:
-            _act(
-                form,
-                lambda: exception_write_off(
-                    period=period,
-                    ticket=ticket,
-                    actor=membership,
-                    reason=form.cleaned_data["reason"],
-                ),
-            )
-    done = "" if form.errors else f"Written off: #{ticket.number}."
-    return _exception_answer(request, period, key, Action.WRITE_OFF, form, done)
+    return _on_ticket(
+        request, pk, Action.WRITE_OFF, WriteOffForm,
+        lambda period, ticket, actor, data: exception_write_off(
+            period=period, ticket=ticket, actor=actor, reason=data["reason"]
+        ),
+        lambda ticket, data: f"Written off: #{ticket.number}.",
+    )  # fmt: skip
 
 
 @require_POST

@@ -319,3 +319,31 @@ def test_the_client_page_says_how_a_per_unit_contract_is_priced(login, developer
     )
     assert 'data-testid="tier-mode"' in page
     assert "Volume: every unit at the price of the band the count falls in" in page
+
+
+def test_the_admin_sets_unit_counts_through_the_service_and_a_locked_month_refuses(
+    client, org, per_unit
+):
+    from billing.models import BillingPeriod
+    from clients.models import UnitCount
+
+    client.force_login(_staff(org))
+    add = reverse("admin:clients_unitcount_add")
+    data = {"organization": org.pk, "contract": per_unit.pk, "month": "2025-03-15", "units": "12"}
+    assert client.post(add, data).status_code == 302
+    with scopes_disabled():
+        count = UnitCount.objects.get(contract=per_unit)
+        assert (count.month, count.units) == (
+            datetime.date(2025, 3, 1),
+            12,
+        )  # the month's first day
+        # Setting the count opened March's billing period; finance locks it.
+        BillingPeriod.objects.filter(
+            client=per_unit.client, month=datetime.date(2025, 3, 1)
+        ).update(status=BillingPeriod.Status.LOCKED)
+    change = reverse("admin:clients_unitcount_change", args=[count.pk])
+    refused = client.post(change, {**data, "month": "2025-03-01", "units": "20"})
+    assert refused.status_code == 200
+    assert "is locked" in refused.content.decode()
+    with scopes_disabled():
+        assert UnitCount.objects.get(pk=count.pk).units == 12
