@@ -5,12 +5,13 @@ from rest_framework.routers import DefaultRouter
 
 from billing.api import routes as billing_routes
 from clients.api import routes as clients_routes
-from msops.tenancy.api.views import MembershipViewSet, OrganizationView
+from msops.tenancy.api.views import AuthEventViewSet, MembershipViewSet, OrganizationView
 from tickets.api import routes as tickets_routes
 
 router = DefaultRouter()
 router.include_root_view = False
 router.register("memberships", MembershipViewSet, basename="membership")
+router.register("auth-events", AuthEventViewSet, basename="auth-event")
 clients_routes.register(router)
 tickets_routes.register(router)
 billing_routes.register(router)

@@ -5,8 +5,10 @@ under ``var/`` so `make run` needs nothing but Python. Set ``DATABASE_URL`` and
 ``REDIS_URL`` for PostgreSQL and Redis.
 """
 
+from datetime import timedelta
 from pathlib import Path
 
+import csp.constants as csp
 import environ
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -56,10 +58,13 @@ INSTALLED_APPS = [
     "billing",
     "transitions",
     "msops.demo",
+    "axes",  # sign-in throttling (see AXES_* below)
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "django_permissions_policy.PermissionsPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -69,6 +74,14 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "msops.tenancy.middleware.OrganizationMiddleware",
+    # Last, as django-axes asks: turns a locked-out sign-in into the lockout page.
+    "axes.middleware.AxesMiddleware",
+]
+
+# django-axes first: it refuses a locked-out sign-in before a password is checked.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
 ]
 
 ROOT_URLCONF = "msops.urls"
@@ -160,6 +173,61 @@ SECURE_HSTS_PRELOAD = not DEBUG
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
+# Scripts and styles only from our own static files: no inline script, no
+# inline style, no eval (htmx's own indicator style is off, see base.html).
+# The one inline script of a third party, Swagger UI's start-up at /api/docs/,
+# carries a per-response nonce (templates/drf_spectacular/swagger_ui.html);
+# the nonce appears in the header only on a page that used it.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [csp.SELF],
+        "script-src": [csp.SELF, csp.NONCE],
+        "style-src": [csp.SELF],
+        "img-src": [csp.SELF, "data:"],
+        "font-src": [csp.SELF],
+        "connect-src": [csp.SELF],
+        "object-src": [csp.NONE],
+        "base-uri": [csp.SELF],
+        "form-action": [csp.SELF],
+        "frame-ancestors": [csp.NONE],
+    }
+}
+# Browser features msops never uses are off for it and anything it embeds.
+PERMISSIONS_POLICY = {
+    feature: []
+    for feature in (
+        "accelerometer",
+        "autoplay",
+        "camera",
+        "display-capture",
+        "geolocation",
+        "gyroscope",
+        "magnetometer",
+        "microphone",
+        "midi",
+        "payment",
+        "usb",
+    )
+}
+
+# --- Sign-in throttling (django-axes) ------------------------------------------
+# Five wrong passwords for one username from one address lock that pair out for
+# 15 minutes, counted from the lock (further tries do not extend it); a
+# successful sign-in clears the count. Someone else's address, or another
+# username from the same address, is not affected. The API's tokens never pass
+# through authenticate(), so axes does not see them.
+AXES_FAILURE_LIMIT = 5
+AXES_COOLOFF_TIME = timedelta(minutes=15)
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+# The same client address as the rest of msops (TRUSTED_PROXY_HOPS).
+AXES_CLIENT_IP_CALLABLE = "msops.tenancy.audit.client_ip_address"
+# The login page, with a message, answered 429 (msops.tenancy.views).
+AXES_LOCKOUT_CALLABLE = "msops.tenancy.views.sign_in_locked_out"
+# Sign-ins and sign-outs are recorded once, in msops' own audit log (AuthEvent).
+AXES_DISABLE_ACCESS_LOG = True
+AXES_VERBOSE = False  # no start-up banner on every manage.py command
 
 # --- Celery -----------------------------------------------------------------
 # REDIS_URL (or CELERY_BROKER_URL) selects Redis; without it, kombu's
@@ -252,4 +320,6 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+    # django-axes logs every sign-in at INFO; the audit log keeps them instead.
+    "loggers": {"axes": {"level": "WARNING"}},
 }

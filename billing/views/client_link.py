@@ -3,9 +3,6 @@ change and the estimate in plain words and approves or declines it; the
 organization comes from the signed, single-use link (billing.services checks
 it) and the page runs inside its scope."""
 
-import ipaddress
-
-from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
@@ -13,6 +10,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
 from msops.forms import add_service_errors
+from msops.tenancy.audit import client_ip_address
 from msops.tenancy.models import Organization
 from msops.tenancy.scoping import activate_organization
 
@@ -49,22 +47,6 @@ def _link_refused(request: HttpRequest, error: ClientLinkError) -> HttpResponse:
     return render(request, CLIENT_PAGE, context, status=LINK_STATUS.get(error.reason, 404))
 
 
-def _client_ip(request: HttpRequest) -> str | None:
-    """The address that signed: behind ``TRUSTED_PROXY_HOPS`` proxies, the
-    entry of X-Forwarded-For the nearest trusted proxy saw (entries further
-    left are what the client claims, and are not trusted)."""
-    hops = settings.TRUSTED_PROXY_HOPS
-    forwarded = [a.strip() for a in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")]
-    forwarded = [a for a in forwarded if a]
-    address = (
-        forwarded[-hops] if hops and len(forwarded) >= hops else request.META.get("REMOTE_ADDR")
-    )
-    try:
-        return str(ipaddress.ip_address(address)) if address else None
-    except ValueError:
-        return None
-
-
 def client_scope_check(request: HttpRequest, token: str) -> HttpResponse:
     """The client reads the change and the estimate in plain words and
     approves or declines it with their name. The organization comes from the
@@ -98,7 +80,7 @@ def _client_scope_check(request: HttpRequest, token: str) -> HttpResponse:
                     token=token,
                     approve=form.cleaned_data["answer"] == ClientAnswerForm.APPROVE,
                     name=form.cleaned_data["name"],
-                    ip=_client_ip(request),
+                    ip=client_ip_address(request),
                 )
             except ClientLinkError as error:
                 return _link_refused(request, error)

@@ -4,7 +4,7 @@ a staff member who is not a superuser sees only their organizations' rows."""
 from django.contrib import admin
 from django_scopes import scopes_disabled
 
-from .models import ApiToken, Membership, Organization
+from .models import ApiToken, AuthEvent, Membership, Organization
 
 
 def admin_organization_ids(request) -> list[int] | None:
@@ -93,3 +93,24 @@ class ApiTokenAdmin(TenantAdmin):
     list_display = ["name", "prefix", "membership", "created_at", "expires_at", "revoked_at"]
     readonly_fields = ["prefix", "token_hash", "created_at", "last_used_at"]
     search_fields = ["name", "prefix"]
+
+
+@admin.register(AuthEvent)
+class AuthEventAdmin(TenantAdmin):
+    """Read only: the audit log is written by msops.tenancy.audit alone. A staff
+    member who is not a superuser sees their organizations' token events; the
+    session events (no organization) show to superusers."""
+
+    list_display = ["at", "kind", "username", "ip_address", "organization"]
+    list_filter = ["kind"]
+    search_fields = ["username", "ip_address"]
+    readonly_fields = [f.name for f in AuthEvent._meta.fields]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False

@@ -12,6 +12,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator
 from django.db import models
+from django.utils import timezone
 from django_scopes import ScopedManager
 
 
@@ -133,3 +134,59 @@ class ApiToken(TenantModel):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.prefix}…)"
+
+
+class AuthEvent(models.Model):
+    """The audit log of sessions and API tokens: who signed in, failed to, was
+    locked out or signed out, and which tokens were created, revoked or used
+    for the first time, with the address and browser they came from.
+
+    Not a :class:`TenantModel`: a sign-in belongs to no organization (a person
+    signs in once for all of theirs), so ``organization`` is null for session
+    events and set for token events. The ScopedManager stays as the safety net
+    (inside an organization's scope only that organization's token events
+    show, never a sign-in); the one reader, :func:`msops.tenancy.audit.auth_event_list`,
+    filters explicitly: the organization's token events, and the session
+    events of the people who are its members. Rows are written only by
+    :func:`msops.tenancy.audit.auth_event_record` and never changed.
+    """
+
+    class Kind(models.TextChoices):
+        SIGNED_IN = "signed_in", "Signed in"
+        SIGN_IN_FAILED = "sign_in_failed", "Sign-in failed"
+        LOCKED_OUT = "locked_out", "Sign-in refused: locked out"
+        SIGNED_OUT = "signed_out", "Signed out"
+        TOKEN_CREATED = "token_created", "API token created"
+        TOKEN_REVOKED = "token_revoked", "API token revoked"
+        TOKEN_FIRST_USED = "token_first_used", "API token used for the first time"
+
+    organization = models.ForeignKey(
+        Organization, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    username = models.CharField(
+        max_length=150, blank=True, help_text="As typed, for a sign-in; kept if the user goes."
+    )
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+    user_agent = models.CharField(max_length=255, blank=True)
+    at = models.DateTimeField(default=timezone.now)
+    detail = models.JSONField(default=dict, blank=True)
+
+    objects = ScopedManager(organization="organization")
+
+    class Meta:
+        ordering = ["-at", "-pk"]
+        indexes = [
+            models.Index(fields=["organization", "-at"], name="authevent_org_at"),
+            models.Index(fields=["user", "-at"], name="authevent_user_at"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()}: {self.username or self.user_id} at {self.at:%Y-%m-%d %H:%M}"

@@ -8,10 +8,12 @@ from datetime import datetime
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.http import HttpRequest
 from django.utils import timezone
 from django_scopes import scopes_disabled
 
-from .models import ApiToken, Membership, Organization, Role
+from .audit import auth_event_record
+from .models import ApiToken, AuthEvent, Membership, Organization, Role
 
 TOKEN_PREFIX = "msops_"  # noqa: S105 - a public marker, not a secret
 
@@ -51,8 +53,13 @@ class IssuedToken:
 
 @transaction.atomic
 def api_token_create(
-    *, membership: Membership, name: str, expires_at: datetime | None = None
+    *,
+    membership: Membership,
+    name: str,
+    expires_at: datetime | None = None,
+    request: HttpRequest | None = None,
 ) -> IssuedToken:
+    """``request``, when a person asked, gives the audit log its address."""
     name = (name or "").strip()
     if not name:
         raise ValidationError({"name": "Give the token a name so you can recognise it later."})
@@ -68,20 +75,33 @@ def api_token_create(
         token_hash=_hash_token(raw),
         expires_at=expires_at,
     )
+    _token_event(token, AuthEvent.Kind.TOKEN_CREATED, request=request)
     return IssuedToken(token=token, raw=raw)
 
 
 @transaction.atomic
-def api_token_revoke(*, token: ApiToken) -> ApiToken:
+def api_token_revoke(*, token: ApiToken, request: HttpRequest | None = None) -> ApiToken:
     if token.revoked_at is None:
         token.revoked_at = timezone.now()
         token.save(update_fields=["revoked_at"])
+        _token_event(token, AuthEvent.Kind.TOKEN_REVOKED, request=request)
     return token
 
 
-def api_token_authenticate(*, raw: str) -> ApiToken | None:
+def _token_event(token: ApiToken, kind: str, *, request: HttpRequest | None) -> None:
+    auth_event_record(
+        kind=kind,
+        request=request,
+        user=token.membership.user,
+        organization=token.membership.organization,
+        detail={"token": token.name, "prefix": token.prefix},
+    )
+
+
+def api_token_authenticate(*, raw: str, request: HttpRequest | None = None) -> ApiToken | None:
     """The token for a raw credential, if it is live. Looked up across
-    organizations: the token is what tells us the organization."""
+    organizations: the token is what tells us the organization. Its first
+    use is recorded in the audit log once (``request`` gives the address)."""
     if not raw.startswith(TOKEN_PREFIX):
         return None
     now = timezone.now()
@@ -97,7 +117,13 @@ def api_token_authenticate(*, raw: str) -> ApiToken | None:
             return None
         if not token.membership.user.is_active:
             return None
-        if token.last_used_at is None or (now - token.last_used_at).total_seconds() > 60:
+        if token.last_used_at is None:
+            # Exactly once, even when two first requests race: only one update finds it unused.
+            if ApiToken.objects.filter(pk=token.pk, last_used_at__isnull=True).update(
+                last_used_at=now
+            ):
+                _token_event(token, AuthEvent.Kind.TOKEN_FIRST_USED, request=request)
+        elif (now - token.last_used_at).total_seconds() > 60:
             ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
     return token
 

@@ -1,17 +1,25 @@
-"""Pages of the tenancy core: landing, organization home, API tokens."""
+"""Pages of the tenancy core: landing, organization home, API tokens, the
+audit log, and the sign-in page's lockout answer."""
 
 import datetime
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.forms import AuthenticationForm
 from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from msops.htmx import htmx_template, render_local
+
+from . import rls
+from .audit import auth_event_list
 from .forms import ApiTokenForm
 from .models import Role
-from .roles import require_role
+from .roles import ADMINS, require_role
 from .selectors import api_token_list, membership_list, membership_list_for_user
 from .services import api_token_create, api_token_revoke
 
@@ -60,7 +68,10 @@ def api_token_list_view(request: HttpRequest, org: str) -> HttpResponse:
         )
         try:
             issued = api_token_create(
-                membership=membership, name=form.cleaned_data["name"], expires_at=expires_at
+                membership=membership,
+                name=form.cleaned_data["name"],
+                expires_at=expires_at,
+                request=request,
             )
         except ValidationError as error:
             form.add_error(None, error)
@@ -77,9 +88,48 @@ def api_token_list_view(request: HttpRequest, org: str) -> HttpResponse:
 def api_token_revoke_view(request: HttpRequest, org: str, pk: int) -> HttpResponse:
     membership = require_role(request)
     token = get_object_or_404(api_token_list(membership=membership), pk=pk)
-    api_token_revoke(token=token)
+    api_token_revoke(token=token, request=request)
     messages.success(request, f"Token “{token.name}” revoked.")
     if request.htmx:
         context = {"form": ApiTokenForm(), "tokens": api_token_list(membership=membership)}
         return render(request, "tenancy/api_token_list.html#token-panel", context)
     return redirect("tenancy:api_token_list", org=org)
+
+
+AUDIT_PAGE_SIZE = 50
+
+
+@require_GET
+def auth_event_list_view(request: HttpRequest, org: str) -> HttpResponse:
+    """Admins read who signed in, failed to or was locked out (the
+    organization's members), and what happened to its API tokens."""
+    require_role(request, *ADMINS)
+    # Session events belong to no organization: read through the bypass.
+    with rls.bypass():
+        paginator = Paginator(auth_event_list(organization=request.organization), AUDIT_PAGE_SIZE)
+        page = paginator.get_page(request.GET.get("page"))
+        page.object_list = list(page.object_list)
+    context = {"page": page, "events": page.object_list}
+    return render_local(
+        request, htmx_template(request, "tenancy/auth_event_list.html", "audit-table"), context
+    )
+
+
+def sign_in_locked_out(
+    request: HttpRequest,
+    original_response: HttpResponse | None = None,
+    credentials: dict | None = None,
+) -> HttpResponse:
+    """django-axes' answer to a locked-out sign-in (AXES_LOCKOUT_CALLABLE): the
+    sign-in page again, saying why and for how long, with 429."""
+    minutes = int(settings.AXES_COOLOFF_TIME.total_seconds() // 60)
+    context = {
+        "form": AuthenticationForm(
+            request, initial={"username": (credentials or {}).get("username", "")}
+        ),
+        "locked_out": True,
+        "cool_off_minutes": minutes,
+        "failure_limit": settings.AXES_FAILURE_LIMIT,
+        "next": request.POST.get("next", ""),
+    }
+    return render(request, "registration/login.html", context, status=429)
