@@ -27,10 +27,16 @@ seed: migrate
 	$(PY) manage.py seed_demo
 
 # Web + Celery worker + beat. Without DATABASE_URL/REDIS_URL: SQLite and a
-# filesystem broker under var/; with them: PostgreSQL and Redis.
+# filesystem broker under var/; with them: PostgreSQL and Redis. On PostgreSQL,
+# migrate and seed run as DATABASE_URL's role (the owner); migrate creates the
+# application's role (DATABASE_APP_ROLE, default msops_app), which the three
+# processes then connect as, so row-level security binds them.
 run: seed
 	@echo "msops on http://$(HOST):$(PORT)/ — worker and beat alongside (Ctrl-C stops all three)"
-	@export DEBUG=$${DEBUG:-1}; trap 'kill 0' INT TERM EXIT; \
+	@export DEBUG=$${DEBUG:-1}; \
+	if [ -n "$$DATABASE_URL" ]; then \
+	export DATABASE_URL=$$($(PY) manage.py app_database_url "$$DATABASE_URL"); fi; \
+	trap 'kill 0' INT TERM EXIT; \
 	$(PY) -m celery -A msops worker --loglevel=INFO --concurrency=2 & \
 	$(PY) -m celery -A msops beat --loglevel=INFO & \
 	$(PY) manage.py runserver $(HOST):$(PORT)

@@ -219,8 +219,10 @@ def test_every_variable_set_on_an_application_service_is_read_by_settings(name):
 
 def test_web_worker_and_beat_get_the_same_production_environment():
     web = service_env("web")
-    for name in ("worker", "beat", "migrate"):
+    for name in ("worker", "beat"):
         assert service_env(name) == web, name
+    # Migrations alone run as the tables' owner.
+    assert {**service_env("migrate"), "DATABASE_URL": web["DATABASE_URL"]} == web
     assert web["DEBUG"] == "0"
     for required in (
         "SECRET_KEY",
@@ -241,15 +243,29 @@ def test_secret_key_must_be_supplied_and_has_no_default():
     assert interpolate(value, {"SECRET_KEY": "s3cret"}) == "s3cret"
 
 
-def test_database_url_is_the_postgres_service_database():
-    url = urlparse(service_env("web")["DATABASE_URL"])
+@pytest.mark.parametrize("name", [*APP_SERVICES, "migrate"])
+def test_database_url_is_the_postgres_service_database(name):
+    url = urlparse(interpolate(service_env(name)["DATABASE_URL"], {}))
     postgres = service_env("postgres")
     assert url.scheme in ("postgres", "postgresql")
     assert url.hostname == "postgres"
     assert (url.port or 5432) == 5432
     assert url.path.lstrip("/") == postgres["POSTGRES_DB"]
-    assert url.username == postgres["POSTGRES_USER"]
-    assert url.password == postgres["POSTGRES_PASSWORD"]
+
+
+def test_migrations_run_as_the_owner_and_the_application_as_a_role_that_owns_nothing():
+    postgres = service_env("postgres")
+    owner = urlparse(service_env("migrate")["DATABASE_URL"])
+    assert (owner.username, owner.password) == (
+        postgres["POSTGRES_USER"],
+        postgres["POSTGRES_PASSWORD"],
+    )
+    env = service_env("web")
+    app = urlparse(interpolate(env["DATABASE_URL"], {}))
+    assert app.username == env["DATABASE_APP_ROLE"] != postgres["POSTGRES_USER"]
+    assert app.password == interpolate(env["DATABASE_APP_PASSWORD"], {})
+    chosen = {"DATABASE_APP_PASSWORD": "s3cret"}
+    assert urlparse(interpolate(env["DATABASE_URL"], chosen)).password == "s3cret"
 
 
 def test_redis_url_is_the_redis_service():

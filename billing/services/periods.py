@@ -177,9 +177,11 @@ LINE_FIELDS = (
 def _insert_lines(rows: Iterable[tuple]) -> None:
     """Insert invoice lines (values in ``LINE_FIELDS`` order). On PostgreSQL
     with COPY: a month's drafts are tens of thousands of lines, and building
-    and adapting a model instance per line took longer than pricing them. The
-    rows are the same as ``bulk_create`` writes (the locked-period trigger
-    runs for each); ``sources`` goes in as its JSON text."""
+    and adapting a model instance per line took longer than pricing them.
+    PostgreSQL refuses COPY into a table under row-level security, so the rows
+    are copied into a temporary table and inserted from it in one statement
+    (the policy and the locked-period trigger see every row); ``sources`` goes
+    in as its JSON text. Runs inside the caller's transaction."""
     if connection.vendor != "postgresql":
         InvoiceLine.objects.bulk_create(
             (InvoiceLine(**dict(zip(LINE_FIELDS, row, strict=True))) for row in rows),
@@ -188,10 +190,18 @@ def _insert_lines(rows: Iterable[tuple]) -> None:
         return
     meta = InvoiceLine._meta
     columns = ", ".join(meta.get_field(f.removesuffix("_id")).column for f in LINE_FIELDS)
-    sql = f"COPY {meta.db_table} ({columns}) FROM STDIN"
-    with connection.cursor() as cursor, cursor.cursor.copy(sql) as copy:
-        for row in rows:
-            copy.write_row((*row[:-1], json.dumps(row[-1])))
+    table, staging = meta.db_table, "msops_invoice_lines_in"
+    # Only model table and column names are interpolated; values go through COPY.
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"CREATE TEMPORARY TABLE {staging} ON COMMIT DROP AS "  # noqa: S608
+            f"SELECT {columns} FROM {table} WITH NO DATA"
+        )
+        with cursor.cursor.copy(f"COPY {staging} ({columns}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row((*row[:-1], json.dumps(row[-1])))
+        cursor.execute(f"INSERT INTO {table} ({columns}) SELECT {columns} FROM {staging}")  # noqa: S608
+        cursor.execute(f"DROP TABLE {staging}")
 
 
 def drafts_compute(

@@ -1,14 +1,18 @@
 """Reads of the tenancy core. Memberships are looked up across organizations
-only here, to find which tenants a user may enter."""
+only here, to find which tenants a user may enter (through the row-security
+bypass, :func:`msops.tenancy.rls.bypass`)."""
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import QuerySet
 from django_scopes import scopes_disabled
 
+from . import rls
 from .models import ApiToken, Membership, Organization
 
 
 def membership_for(*, user: AbstractBaseUser, organization: Organization) -> Membership | None:
+    """The user's membership of ``organization``: read inside it (the middleware
+    has activated it), so row security already limits the read to it."""
     if not user.is_authenticated:
         return None
     with scopes_disabled():
@@ -23,7 +27,7 @@ def membership_list_for_user(*, user: AbstractBaseUser) -> list[Membership]:
     """Every organization the user belongs to, for the landing page and switcher."""
     if not user.is_authenticated:
         return []
-    with scopes_disabled():
+    with scopes_disabled(), rls.bypass():
         return list(
             Membership.objects.select_related("organization")
             .filter(user=user)

@@ -31,6 +31,7 @@ from clients.models import (
     SLATarget,
     Treatment,
 )
+from msops.tenancy import rls
 from msops.tenancy.models import Membership, Organization, Role
 from tickets.models import Ticket, TimeEntry
 
@@ -66,7 +67,8 @@ class Command(BaseCommand):
         prefix = opts["prefix"]
         rng = random.Random(opts["seed"])
         started = time.monotonic()
-        with scopes_disabled(), transaction.atomic():
+        # Bulk-seeds many organizations at once: the row-security bypass.
+        with scopes_disabled(), transaction.atomic(), rls.bypass():
             if Organization.objects.filter(slug__startswith=f"{prefix}-").exists():
                 raise CommandError(
                     f"Organizations with the prefix “{prefix}-” exist: use --prefix."
