@@ -271,11 +271,14 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["msops.tenancy.api.permissions.HasOrganizationRole"],
     "DEFAULT_PAGINATION_CLASS": "msops.tenancy.api.pagination.Pagination",
+    # The API speaks JSON: one body format, documented as the only one.
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "PAGE_SIZE": 50,
+    # msops.tenancy.api.filters.LIST_FILTER_BACKENDS; views with search_fields
+    # add search (SEARCHABLE_FILTER_BACKENDS).
     "DEFAULT_FILTER_BACKENDS": [
         "msops.tenancy.api.filters.TenantFilterBackend",
-        "rest_framework.filters.OrderingFilter",
-        "rest_framework.filters.SearchFilter",
+        "msops.tenancy.api.filters.DeclaredOrderingFilter",
     ],
     "DEFAULT_THROTTLE_CLASSES": [
         "rest_framework.throttling.UserRateThrottle",
@@ -285,7 +288,7 @@ REST_FRAMEWORK = {
         "user": env("API_THROTTLE_USER"),
         "anon": env("API_THROTTLE_ANON"),
     },
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "msops.tenancy.api.schema.AutoSchema",
     "EXCEPTION_HANDLER": "msops.tenancy.api.exceptions.exception_handler",
     "COERCE_DECIMAL_TO_STRING": True,
     "TEST_REQUEST_DEFAULT_FORMAT": "json",

@@ -27,3 +27,10 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api_schema"), name="api_docs"),
     path("admin/", admin.site.urls),
 ]
+
+# Django's error pages; on /api/ paths (an unknown API URL never reaches DRF)
+# they answer JSON in the API's one error format.
+handler400 = "msops.tenancy.api.exceptions.bad_request"
+handler403 = "msops.tenancy.api.exceptions.permission_denied"
+handler404 = "msops.tenancy.api.exceptions.page_not_found"
+handler500 = "msops.tenancy.api.exceptions.server_error"

@@ -34,12 +34,17 @@ ROUTES: dict[str, Route] = {
     "tenancy:organization_home": collection(),
     "tenancy:api_token_list": collection(),
     "tenancy:api_token_revoke": obj(pk="token"),
+    "tenancy:auth_event_list": collection(),
     "api:organization-detail": collection(),
     "api:membership-list": collection(),
     "api:membership-detail": obj(pk="membership"),
+    "api:auth-event-list": collection(),
     **clients_isolation.ROUTES,
     **tickets_isolation.ROUTES,
     **billing_isolation.ROUTES,
+    # billing: a ticket's own billing moments (billing/api/decisions.py)
+    "api:ticket-moment-out-of-scope": obj(pk="ticket"),
+    "api:ticket-moment-change-request": obj(pk="ticket"),
 }
 
 # Whole namespaces exempt from the walk, with the reason.

@@ -124,6 +124,13 @@ class TimeEntry(TenantModel):
     cost_rate = models.DecimalField(**MONEY, null=True, blank=True, help_text="Cost rate snapshot.")
     locked = models.BooleanField(default=False)
     idempotency_key = models.CharField(max_length=100, null=True, blank=True, editable=False)
+    idempotency_fingerprint = models.CharField(
+        max_length=64,
+        blank=True,
+        default="",
+        editable=False,
+        help_text="sha256 of what the keyed request asked to log (empty before it was kept).",
+    )
 
     class Meta:
         ordering = ["-work_date", "-entered_at"]

@@ -1,8 +1,9 @@
 """Decisions API: billing decisions (every member reads; developers, account
 managers and admins decide), scope checks (every member reads; account
 managers and admins approve, reject or ask the client), the decision log
-(read) and work logged after the fact. The organization always comes from
-the token; every write goes through billing/services.py."""
+(read), work logged after the fact and the ticket's own billing moments
+(outside normal support, a change the client asked for). The organization
+always comes from the token; every write goes through billing/services.py."""
 
 from django.urls import reverse
 from drf_spectacular.utils import OpenApiResponse, extend_schema
@@ -12,9 +13,9 @@ from rest_framework.response import Response
 
 from msops.tenancy.api.mixins import ReadOnlyTenantViewSet, TenantViewSetMixin
 from tickets.api.conflicts import CONFLICT_RESPONSE, TicketVersionConflict
-from tickets.api.serializers import TicketSerializer
+from tickets.api.serializers import BillingMomentSerializer, TicketSerializer
 from tickets.models import Classification, Ticket
-from tickets.selectors import ticket_list
+from tickets.selectors import billing_moment_list, ticket_list
 
 from ..models import BillingDecision, DecisionLogEntry, ScopeCheck
 from ..selectors.decisions import decision_get, decision_list, decision_log_list
@@ -29,6 +30,8 @@ from ..services import (
     scope_check_approve,
     scope_check_ask_client,
     scope_check_reject,
+    ticket_mark_change_request,
+    ticket_mark_out_of_scope,
     work_log_after_the_fact,
 )
 from .decisions_filters import DecisionFilter, DecisionLogEntryFilter, ScopeCheckFilter
@@ -44,12 +47,14 @@ from .decisions_serializers import (
     WorkAfterTheFactResultSerializer,
     WorkAfterTheFactSerializer,
 )
+from .moments_serializers import TicketMomentSerializer
 
 BAD_REQUEST = OpenApiResponse(description="A field is invalid (field messages in the body).")
 NOT_ALLOWED = OpenApiResponse(description="Your role in this organization may not do this.")
 ALREADY_SETTLED = OpenApiResponse(
     description="The scope check is no longer waiting for this, or a field is invalid."
 )
+NO_SUCH_TICKET = OpenApiResponse(description="No such ticket in your organization.")
 BILLING_LOCKED = OpenApiResponse(
     description="``bill_as`` can't change: some of the check's work is in a locked period."
 )
@@ -291,3 +296,54 @@ class WorkAfterTheFactViewSet(TenantViewSetMixin, viewsets.GenericViewSet):
             "decision": DecisionSerializer(fresh, context=context).data,
         }
         return Response(body, status=status.HTTP_201_CREATED)
+
+
+MOMENT_RESPONSES = {
+    200: OpenApiResponse(
+        BillingMomentSerializer,
+        description="The ticket's open moment of this kind: raised now, or the one already "
+        "open (one open moment per kind; a note sent then is not kept).",
+    ),
+    400: BAD_REQUEST,
+    403: NOT_ALLOWED,
+    404: NO_SUCH_TICKET,
+}
+
+
+class TicketMomentViewSet(TenantViewSetMixin, viewsets.GenericViewSet):
+    """The billing moments a person raises on a ticket, as on the ticket page:
+    the work is outside normal support, or the client asked for a change
+    rather than a fix. Either opens a billing moment for a decision (see
+    ``/decisions/``). Developers, account managers and admins."""
+
+    queryset = Ticket.objects.none()
+    serializer_class = TicketMomentSerializer
+    action_roles = {"out_of_scope": DECIDERS, "change_request": DECIDERS}
+    filter_backends: list = []
+    pagination_class = None
+
+    def get_tenant_queryset(self, organization):
+        return ticket_list(organization=organization)
+
+    def _mark(self, request, service) -> Response:
+        ticket = self.get_object()
+        serializer = TicketMomentSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        moment = service(
+            ticket=ticket, actor=request.membership, note=serializer.validated_data["note"]
+        )
+        fresh = billing_moment_list(organization=request.organization).get(pk=moment.pk)
+        return Response(BillingMomentSerializer(fresh, context=self.get_serializer_context()).data)
+
+    @extend_schema(request=TicketMomentSerializer, responses=MOMENT_RESPONSES)
+    @action(detail=True, methods=["post"], url_path="out-of-scope", url_name="out-of-scope")
+    def out_of_scope(self, request, pk=None):
+        """This is outside normal support: a billing moment to decide what it is."""
+        return self._mark(request, ticket_mark_out_of_scope)
+
+    @extend_schema(request=TicketMomentSerializer, responses=MOMENT_RESPONSES)
+    @action(detail=True, methods=["post"], url_path="change-request", url_name="change-request")
+    def change_request(self, request, pk=None):
+        """The client asked for a change rather than a fix: a billing moment to
+        decide what it is."""
+        return self._mark(request, ticket_mark_change_request)

@@ -1,19 +1,20 @@
-"""Filters of the decisions API. Related objects are filtered by id: the
-queryset is already the token's organization, so another organization's id
-simply matches nothing (and reveals nothing)."""
+"""Filters of the decisions API. A related id must be one of the organization's
+(``TenantIdFilter``: an unknown or another organization's id is a 400)."""
 
 import django_filters
 
-from msops.tenancy.api.filters import TenantFilterSet, UtcIsoDateTimeFilter
-from tickets.models import Classification
+from clients.models import Client
+from msops.tenancy.api.filters import TenantFilterSet, TenantIdFilter, UtcIsoDateTimeFilter
+from msops.tenancy.models import Membership
+from tickets.models import Classification, Ticket
 
 from ..models import BillingDecision, DecisionLogEntry, ScopeCheck
 
 
 class DecisionFilter(TenantFilterSet):
-    ticket = django_filters.NumberFilter(field_name="ticket_id")
+    ticket = TenantIdFilter(Ticket)
     classification = django_filters.MultipleChoiceFilter(choices=Classification.choices)
-    decided_by = django_filters.NumberFilter(field_name="decided_by_id")
+    decided_by = TenantIdFilter(Membership)
     overrides_rule = django_filters.BooleanFilter()
     decided_after = UtcIsoDateTimeFilter(field_name="decided_at", lookup_expr="gte")
     decided_before = UtcIsoDateTimeFilter(field_name="decided_at", lookup_expr="lt")
@@ -30,9 +31,9 @@ class ScopeCheckFilter(TenantFilterSet):
         choices=[(OPEN, "Open (pending or awaiting the client)"), *ScopeCheck.Status.choices],
         method="filter_status",
     )
-    account_manager = django_filters.NumberFilter(field_name="account_manager_id")
-    ticket = django_filters.NumberFilter(field_name="ticket_id")
-    client = django_filters.NumberFilter(field_name="ticket__client_id")
+    account_manager = TenantIdFilter(Membership)
+    ticket = TenantIdFilter(Ticket)
+    client = TenantIdFilter(Client, field_name="ticket__client")
 
     class Meta:
         model = ScopeCheck
@@ -49,8 +50,8 @@ class ScopeCheckFilter(TenantFilterSet):
 
 
 class DecisionLogEntryFilter(TenantFilterSet):
-    client = django_filters.NumberFilter(field_name="client_id")
-    ticket = django_filters.NumberFilter(field_name="ticket_id")
+    client = TenantIdFilter(Client)
+    ticket = TenantIdFilter(Ticket)
     kind = django_filters.MultipleChoiceFilter(choices=DecisionLogEntry.Kind.choices)
 
     class Meta:

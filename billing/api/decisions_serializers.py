@@ -7,6 +7,11 @@ from rest_framework import serializers
 
 from clients.models import Client, RequestType
 from msops.display import member_name
+from msops.tenancy.api.fields import (
+    BlankAsNullCharField,
+    BlankAsNullChoiceField,
+    BlankAsNullEmailField,
+)
 from msops.tenancy.api.mixins import TenantPrimaryKeyRelatedField
 from tickets.api.serializers import TicketSerializer
 from tickets.models import BillingMoment, Classification, Ticket, TimeEntry
@@ -152,6 +157,9 @@ class ScopeCheckSerializer(serializers.ModelSerializer):
     requested_by_name = serializers.SerializerMethodField()
     account_manager_name = serializers.SerializerMethodField()
     decided_by_name = serializers.SerializerMethodField()
+    client_email = BlankAsNullEmailField(
+        read_only=True, help_text="The client contact asked to approve (null: not asked)."
+    )
 
     class Meta:
         model = ScopeCheck
@@ -221,7 +229,7 @@ class ScopeCheckRejectSerializer(serializers.Serializer):
 
 
 class ScopeCheckAskClientSerializer(serializers.Serializer):
-    client_email = serializers.CharField(
+    client_email = BlankAsNullCharField(
         required=False,
         allow_blank=True,
         default="",
@@ -283,12 +291,13 @@ class WorkAfterTheFactSerializer(serializers.Serializer):
     minutes = serializers.IntegerField(min_value=1, max_value=MAX_MINUTES_PER_ENTRY)
     work_date = serializers.DateField()
     source = serializers.ChoiceField(choices=Ticket.Source.choices)
-    classification = serializers.ChoiceField(
+    classification = BlankAsNullChoiceField(
         choices=Classification.choices,
         required=False,
         allow_blank=True,
         default="",
-        help_text="Empty: the rule's suggestion. Work already done can't wait for approval.",
+        help_text="Empty or null: the rule's suggestion. Work already done can't wait for"
+        " approval.",
     )
     reason = serializers.CharField(
         required=False, allow_blank=True, default="", max_length=TEXT_MAX

@@ -1,10 +1,12 @@
-"""Filters of the jobs API. Related objects are filtered by id: the queryset
-is already the token's organization, so another organization's id simply
-matches nothing (and reveals nothing)."""
+"""Filters of the jobs API. A related id must be one of the organization's
+(``TenantIdFilter``: an unknown or another organization's id is a 400)."""
 
 import django_filters
 
-from msops.tenancy.api.filters import TenantFilterSet
+from clients.models import Client, Contract
+from msops.tenancy.api.filters import TenantFilterSet, TenantIdFilter
+from msops.tenancy.models import Membership
+from tickets.models import Ticket
 
 from ..models import ExceptionFlag, ReviewItem, ReviewQueue
 
@@ -12,10 +14,10 @@ from ..models import ExceptionFlag, ReviewItem, ReviewQueue
 class FlagFilter(TenantFilterSet):
     kind = django_filters.MultipleChoiceFilter(choices=ExceptionFlag.Kind.choices)
     status = django_filters.ChoiceFilter(choices=ExceptionFlag.Status.choices)
-    client = django_filters.NumberFilter(field_name="client_id")
-    owner = django_filters.NumberFilter(field_name="owner_id")
-    ticket = django_filters.NumberFilter(field_name="ticket_id")
-    contract = django_filters.NumberFilter(field_name="contract_id")
+    client = TenantIdFilter(Client)
+    owner = TenantIdFilter(Membership)
+    ticket = TenantIdFilter(Ticket)
+    contract = TenantIdFilter(Contract)
     period_key = django_filters.CharFilter()
 
     class Meta:
@@ -33,12 +35,12 @@ class ReviewQueueFilter(TenantFilterSet):
 
 
 class ReviewItemFilter(TenantFilterSet):
-    queue = django_filters.NumberFilter(field_name="queue_id")
+    queue = TenantIdFilter(ReviewQueue)
     kind = django_filters.MultipleChoiceFilter(choices=ReviewItem.Kind.choices)
     status = django_filters.ChoiceFilter(choices=ReviewItem.Status.choices)
-    owner = django_filters.NumberFilter(field_name="owner_id")
-    ticket = django_filters.NumberFilter(field_name="ticket_id")
-    client = django_filters.NumberFilter(field_name="client_id")
+    owner = TenantIdFilter(Membership)
+    ticket = TenantIdFilter(Ticket)
+    client = TenantIdFilter(Client)
 
     class Meta:
         model = ReviewItem

@@ -1,12 +1,15 @@
-"""Filters of the finance API. Related objects are filtered by id: the
+"""Filters of the finance API. A related id must be one of the organization's
+(``TenantIdFilter``: an unknown or another organization's id is a 400). The
 queryset is already the token's organization (and, for an account manager,
-their clients), so another organization's id simply matches nothing."""
+their clients)."""
 
 import django_filters
 from django import forms
 
+from clients.models import Client, Contract
 from msops.calendar import parse_month
-from msops.tenancy.api.filters import TenantFilterSet
+from msops.tenancy.api.filters import TenantFilterSet, TenantIdFilter
+from tickets.models import Ticket
 
 from ..models import Adjustment, BillingPeriod, DraftRun, InvoiceDraft, InvoiceLine
 
@@ -33,7 +36,7 @@ class BillingPeriodFilter(TenantFilterSet):
     month_from = MonthFilter(field_name="month", lookup_expr="gte", help_text=MONTH_HELP)
     month_to = MonthFilter(field_name="month", lookup_expr="lte", help_text=MONTH_HELP)
     status = django_filters.MultipleChoiceFilter(choices=BillingPeriod.Status.choices)
-    client = django_filters.NumberFilter(field_name="client_id")
+    client = TenantIdFilter(Client)
 
     class Meta:
         model = BillingPeriod
@@ -41,8 +44,8 @@ class BillingPeriodFilter(TenantFilterSet):
 
 
 class InvoiceDraftFilter(TenantFilterSet):
-    period = django_filters.NumberFilter(field_name="period_id")
-    client = django_filters.NumberFilter(field_name="period__client_id")
+    period = TenantIdFilter(BillingPeriod)
+    client = TenantIdFilter(Client, field_name="period__client")
     month = MonthFilter(field_name="period__month", help_text=MONTH_HELP)
     currency = django_filters.CharFilter()
 
@@ -52,11 +55,11 @@ class InvoiceDraftFilter(TenantFilterSet):
 
 
 class InvoiceLineFilter(TenantFilterSet):
-    period = django_filters.NumberFilter(field_name="period_id")
-    draft = django_filters.NumberFilter(field_name="draft_id")
+    period = TenantIdFilter(BillingPeriod)
+    draft = TenantIdFilter(InvoiceDraft)
     kind = django_filters.MultipleChoiceFilter(choices=InvoiceLine.Kind.choices)
-    ticket = django_filters.NumberFilter(field_name="ticket_id")
-    contract = django_filters.NumberFilter(field_name="contract_id")
+    ticket = TenantIdFilter(Ticket)
+    contract = TenantIdFilter(Contract)
 
     class Meta:
         model = InvoiceLine
@@ -64,13 +67,13 @@ class InvoiceLineFilter(TenantFilterSet):
 
 
 class AdjustmentFilter(TenantFilterSet):
-    period = django_filters.NumberFilter(
-        field_name="period_id", help_text="The open period it is billed in."
+    period = TenantIdFilter(
+        BillingPeriod, help_text="The open period it is billed in (an unknown id is a 400)."
     )
-    corrects = django_filters.NumberFilter(
-        field_name="corrects_id", help_text="The locked period it corrects."
+    corrects = TenantIdFilter(
+        BillingPeriod, help_text="The locked period it corrects (an unknown id is a 400)."
     )
-    client = django_filters.NumberFilter(field_name="client_id")
+    client = TenantIdFilter(Client)
 
     class Meta:
         model = Adjustment
@@ -84,3 +87,11 @@ class DraftRunFilter(TenantFilterSet):
     class Meta:
         model = DraftRun
         fields: list[str] = []
+
+
+class ContractUsageFilter(TenantFilterSet):
+    client = TenantIdFilter(Client)
+
+    class Meta:
+        model = Contract
+        fields = ["client", "kind"]

@@ -9,6 +9,7 @@ from clients.models import Contract
 from msops.calendar import parse_month
 from msops.display import member_name
 from msops.tenancy.api.mixins import TenantPrimaryKeyRelatedField
+from msops.tenancy.api.schema import ErrorSerializer
 from msops.tenancy.models import Membership
 from tickets.models import Classification, Ticket
 
@@ -171,8 +172,9 @@ class ExportSerializer(serializers.Serializer):
     due_days = serializers.IntegerField(required=False, default=30, min_value=0, max_value=365)
 
 
-class PeriodConflictSerializer(serializers.Serializer):
-    detail = serializers.CharField()
+class PeriodConflictSerializer(ErrorSerializer):
+    """A stale version (409, ``conflict``): the error and the period as it is now."""
+
     current = BillingPeriodSerializer()
 
 

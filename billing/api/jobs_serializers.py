@@ -4,6 +4,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from msops.display import member_name
+from msops.tenancy.api.fields import BlankAsNullChoiceField
 from msops.tenancy.api.mixins import TenantPrimaryKeyRelatedField
 from msops.tenancy.models import Membership
 
@@ -105,6 +106,12 @@ class ReviewItemSerializer(serializers.ModelSerializer):
     )
     owner_name = serializers.SerializerMethodField()
     resolved_by_name = serializers.SerializerMethodField()
+    flag_kind = BlankAsNullChoiceField(
+        choices=ExceptionFlag.Kind.choices,
+        read_only=True,
+        help_text="For open flags: the kind of flag (null for other items). One item stands"
+        " for the client's open flags of this kind, up to and including ``flag``.",
+    )
     flags_left = serializers.IntegerField(
         read_only=True,
         help_text="For open flags: how many of the flags the item counts are still open"

@@ -15,6 +15,8 @@ def register(router) -> None:
         decisions.WorkAfterTheFactViewSet,
         basename="work-after-the-fact",
     )
+    # A ticket's own moments: /tickets/{id}/out-of-scope/ and /tickets/{id}/change-request/.
+    router.register("tickets", decisions.TicketMomentViewSet, basename="ticket-moment")
     # What the jobs catch: exception flags and the weekly review.
     router.register("flags", jobs.FlagViewSet, basename="flag")
     router.register("review-queues", jobs.ReviewQueueViewSet, basename="review-queue")

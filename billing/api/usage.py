@@ -26,6 +26,7 @@ from msops.timezones import organization_today
 
 from ..pricing import Usage, month_bounds, price_month
 from ..selectors.finance_pages import money_reach
+from .finance_filters import ContractUsageFilter
 
 MONTH = OpenApiParameter(
     "month",
@@ -100,7 +101,8 @@ class ContractUsageSerializer(serializers.ModelSerializer):
     def get_billable_minutes(self, contract) -> int:
         return self._get(contract, "billable_minutes", 0)
 
-    @extend_schema_field(OpenApiTypes.DECIMAL)
+    # Money as a decimal string, like every amount (a month's sum: room past one row's 12 digits).
+    @extend_schema_field(serializers.DecimalField(max_digits=14, decimal_places=2))
     def get_billable_amount(self, contract) -> str:
         amount = self._get(contract, "billable_amount")
         return f"{amount:.2f}" if amount is not None else "0.00"
@@ -120,14 +122,14 @@ class ContractUsageViewSet(ReadOnlyTenantViewSet):
 
     queryset = Contract.objects.none()
     serializer_class = ContractUsageSerializer
-    filterset_fields = ["client", "kind"]
+    filterset_class = ContractUsageFilter
     ordering_fields = ["client__name", "name", "starts_on"]
     ordering = ["client__name", "name"]
     read_roles = READERS
 
     def month(self) -> datetime.date:
         raw = self.request.query_params.get("month")
-        if not raw:
+        if raw is None:
             return organization_today(self.request.organization).replace(day=1)
         month = parse_month(raw)
         if month is None:

@@ -1,10 +1,11 @@
 """Filters of the clients API: the fields people filter on. A related id
-must be one of the organization's (another tenant's id is a 400)."""
+must be one of the organization's (``TenantIdFilter``: an unknown or another
+tenant's id is a 400)."""
 
 import django_filters
 from django.db.models import Q
 
-from msops.tenancy.api.filters import TenantFilterSet
+from msops.tenancy.api.filters import TenantFilterSet, TenantIdFilter
 from msops.tenancy.models import Membership
 
 from ..models import (
@@ -21,20 +22,8 @@ from ..models import (
 from ..selectors import scope_rules_in_force_on
 
 
-def organization_rows(model):
-    """A filter's choices: the request's organization's rows only."""
-
-    def queryset(request):
-        organization = getattr(request, "organization", None)
-        if organization is None:
-            return model.objects.none()
-        return model.objects.filter(organization=organization)
-
-    return queryset
-
-
 class ClientFilter(TenantFilterSet):
-    account_manager = django_filters.ModelChoiceFilter(queryset=organization_rows(Membership))
+    account_manager = TenantIdFilter(Membership)
 
     class Meta:
         model = Client
@@ -42,7 +31,7 @@ class ClientFilter(TenantFilterSet):
 
 
 class ContractFilter(TenantFilterSet):
-    client = django_filters.ModelChoiceFilter(queryset=organization_rows(Client))
+    client = TenantIdFilter(Client)
     active_on = django_filters.DateFilter(
         method="filter_active_on", label="In force on this date (YYYY-MM-DD)"
     )
@@ -58,7 +47,7 @@ class ContractFilter(TenantFilterSet):
 
 
 class ContractRevisionFilter(TenantFilterSet):
-    contract = django_filters.ModelChoiceFilter(queryset=organization_rows(Contract))
+    contract = TenantIdFilter(Contract)
     effective_from_after = django_filters.DateFilter(field_name="effective_from", lookup_expr="gte")
     effective_from_before = django_filters.DateFilter(
         field_name="effective_from", lookup_expr="lte"
@@ -76,11 +65,9 @@ class RequestTypeFilter(TenantFilterSet):
 
 
 class ScopeRuleFilter(TenantFilterSet):
-    contract = django_filters.ModelChoiceFilter(queryset=organization_rows(Contract))
-    client = django_filters.ModelChoiceFilter(
-        field_name="contract__client", queryset=organization_rows(Client)
-    )
-    request_type = django_filters.ModelChoiceFilter(queryset=organization_rows(RequestType))
+    contract = TenantIdFilter(Contract)
+    client = TenantIdFilter(Client, field_name="contract__client")
+    request_type = TenantIdFilter(RequestType)
     in_force_on = django_filters.DateFilter(
         method="filter_in_force_on",
         label="Only the revision in force on this date (YYYY-MM-DD) per contract and "
@@ -96,7 +83,7 @@ class ScopeRuleFilter(TenantFilterSet):
 
 
 class SLATargetFilter(TenantFilterSet):
-    contract = django_filters.ModelChoiceFilter(queryset=organization_rows(Contract))
+    contract = TenantIdFilter(Contract)
 
     class Meta:
         model = SLATarget
@@ -104,7 +91,7 @@ class SLATargetFilter(TenantFilterSet):
 
 
 class PricingTierFilter(TenantFilterSet):
-    contract = django_filters.ModelChoiceFilter(queryset=organization_rows(Contract))
+    contract = TenantIdFilter(Contract)
 
     class Meta:
         model = PricingTier
@@ -112,7 +99,7 @@ class PricingTierFilter(TenantFilterSet):
 
 
 class UnitCountFilter(TenantFilterSet):
-    contract = django_filters.ModelChoiceFilter(queryset=organization_rows(Contract))
+    contract = TenantIdFilter(Contract)
     month_after = django_filters.DateFilter(field_name="month", lookup_expr="gte")
     month_before = django_filters.DateFilter(field_name="month", lookup_expr="lte")
 
@@ -122,7 +109,7 @@ class UnitCountFilter(TenantFilterSet):
 
 
 class BlockTopUpFilter(TenantFilterSet):
-    contract = django_filters.ModelChoiceFilter(queryset=organization_rows(Contract))
+    contract = TenantIdFilter(Contract)
     added_after = django_filters.DateFilter(field_name="added_on", lookup_expr="gte")
     added_before = django_filters.DateFilter(field_name="added_on", lookup_expr="lte")
 

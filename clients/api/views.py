@@ -11,6 +11,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import exceptions, viewsets
 
+from msops.tenancy.api.filters import SEARCHABLE_FILTER_BACKENDS
 from msops.tenancy.api.mixins import TenantViewSetMixin
 from msops.tenancy.roles import ADMINS, MANAGERS
 
@@ -67,6 +68,7 @@ class ClientViewSet(ServiceModelViewSet):
     queryset = Client.objects.none()
     serializer_class = serializers.ClientSerializer
     filterset_class = filters.ClientFilter
+    filter_backends = SEARCHABLE_FILTER_BACKENDS
     search_fields = ["name"]
     ordering_fields = ["name", "status", "created_at"]
     write_roles = MANAGERS
@@ -109,6 +111,7 @@ class ContractViewSet(ServiceModelViewSet):
     queryset = Contract.objects.none()
     serializer_class = serializers.ContractSerializer
     filterset_class = filters.ContractFilter
+    filter_backends = SEARCHABLE_FILTER_BACKENDS
     search_fields = ["name", "client__name"]
     ordering_fields = ["starts_on", "ends_on", "name", "created_at"]
     write_roles = ADMINS
@@ -172,6 +175,7 @@ class RequestTypeViewSet(ServiceModelViewSet):
     queryset = RequestType.objects.none()
     serializer_class = serializers.RequestTypeSerializer
     filterset_class = filters.RequestTypeFilter
+    filter_backends = SEARCHABLE_FILTER_BACKENDS
     search_fields = ["name"]
     ordering_fields = ["name", "expected_minutes"]
     write_roles = ADMINS
@@ -218,6 +222,7 @@ class ScopeRuleViewSet(ServiceModelViewSet):
     queryset = ScopeRule.objects.none()
     serializer_class = serializers.ScopeRuleSerializer
     filterset_class = filters.ScopeRuleFilter
+    filter_backends = SEARCHABLE_FILTER_BACKENDS
     search_fields = ["request_type__name", "explanation"]
     ordering_fields = ["request_type__name", "treatment", "effective_from", "created_at"]
     write_roles = MANAGERS
@@ -267,7 +272,7 @@ class ScopeRuleViewSet(ServiceModelViewSet):
     def delete_object(self, instance):
         services.scope_rule_delete(
             scope_rule=instance,
-            effective_from=self.request.query_params.get("effective_from") or None,
+            effective_from=self.request.query_params.get("effective_from"),
         )
 
 

@@ -12,6 +12,7 @@ from django.db.models import ProtectedError
 
 from msops import period_guard
 from msops.calendar import contract_period, months_between
+from msops.errors import IN_USE
 from msops.sql import refused_by_locked_period
 
 M = TypeVar("M", bound=models.Model)
@@ -123,7 +124,7 @@ def delete(instance: models.Model, *, in_use: str) -> None:
         with transaction.atomic():
             instance.delete()
     except ProtectedError as error:
-        raise ValidationError({NON_FIELD_ERRORS: [in_use]}) from error
+        raise ValidationError({NON_FIELD_ERRORS: ValidationError(in_use, code=IN_USE)}) from error
     except DatabaseError as error:
         _locked_period(error)
         raise

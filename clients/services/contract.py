@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from msops import period_guard
 from msops.calendar import months_between
+from msops.errors import IN_USE
 from msops.tenancy.models import Organization
 
 from ..models import (
@@ -445,10 +446,11 @@ def contract_delete(*, contract: Contract) -> None:
     except ProtectedError as error:
         raise ValidationError(
             {
-                NON_FIELD_ERRORS: [
+                NON_FIELD_ERRORS: ValidationError(
                     "Work or decisions are recorded against this contract. "
-                    "Give it an end date instead."
-                ]
+                    "Give it an end date instead.",
+                    code=IN_USE,
+                )
             }
         ) from error
 

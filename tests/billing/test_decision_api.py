@@ -75,7 +75,7 @@ def test_a_reason_is_required_against_the_rule(scoped, api, developer, open_tick
         DECISIONS, {"ticket": ticket.pk, "classification": "unclear", "version": 1}
     )
     assert response.status_code == 400
-    assert "Say what is unclear" in response.json()["reason"][0]
+    assert "Say what is unclear" in response.json()["fields"]["reason"][0]
     assert count(BillingDecision) == 0
 
 
@@ -102,7 +102,7 @@ def test_needs_approval_opens_a_scope_check(scoped, api, developer, account_mana
         "reason": "A new report",
     }
     response = api(developer).post(DECISIONS, payload)
-    assert response.status_code == 400 and "estimate_minutes" in response.json()
+    assert response.status_code == 400 and "estimate_minutes" in response.json()["fields"]
     response = api(developer).post(
         DECISIONS, {**payload, "estimate_minutes": 120, "client_explanation": "About 2 hours."}
     )
@@ -121,7 +121,7 @@ def test_a_moment_of_another_ticket_is_a_400(scoped, api, developer, open_ticket
         DECISIONS,
         {"ticket": ticket.pk, "classification": "included", "version": 1, "moment": moment.pk},
     )
-    assert response.status_code == 400 and "moment" in response.json()
+    assert response.status_code == 400 and "moment" in response.json()["fields"]
 
 
 @pytest.mark.parametrize("field", ["ticket", "moment"])
@@ -136,7 +136,7 @@ def test_an_id_of_another_organization_is_a_400_on_its_field(
     }[field]
     payload = {"ticket": ticket.pk, "classification": "included", "version": 1, field: foreign}
     response = api(developer).post(DECISIONS, payload)
-    assert response.status_code == 400 and field in response.json()
+    assert response.status_code == 400 and field in response.json()["fields"]
     assert count(BillingDecision) == 0
 
 
@@ -224,14 +224,14 @@ def test_rejecting_needs_a_note(scoped, api, developer, account_manager, open_ti
     check = check_of(ticket)
     client = api(account_manager)
     response = client.post(f"{CHECKS}{check.pk}/reject/", {})
-    assert response.status_code == 400 and "note" in response.json()
+    assert response.status_code == 400 and "note" in response.json()["fields"]
     response = client.post(f"{CHECKS}{check.pk}/reject/", {"note": "Quote it"})
     assert response.status_code == 200 and response.json()["status"] == "rejected"
     log = client.get(LOG, {"kind": "scope_check_rejected"}).json()["results"]
     assert [(entry["ticket"], entry["reason"]) for entry in log] == [(ticket.pk, "Quote it")]
     response = client.post(f"{CHECKS}{check.pk}/approve/", {})
     assert response.status_code == 400
-    assert "already rejected" in response.json()["non_field_errors"][0]
+    assert "already rejected" in response.json()["fields"]["non_field_errors"][0]
 
 
 def test_asking_the_client_emails_an_absolute_signed_link(
@@ -242,7 +242,7 @@ def test_asking_the_client_emails_an_absolute_signed_link(
     check = check_of(ticket)
     client = api(account_manager)
     response = client.post(f"{CHECKS}{check.pk}/ask-client/", {"client_email": "nope"})
-    assert response.status_code == 400 and "client_email" in response.json()
+    assert response.status_code == 400 and "client_email" in response.json()["fields"]
     with django_capture_on_commit_callbacks(execute=True):
         response = client.post(
             f"{CHECKS}{check.pk}/ask-client/",
@@ -342,7 +342,7 @@ def test_work_after_the_fact_refuses_bad_input_and_saves_nothing(
     scoped, api, developer, org, terms, overrides, field
 ):
     response = api(developer).post(AFTER, after_the_fact(terms, org, **overrides))
-    assert response.status_code == 400 and field in response.json()
+    assert response.status_code == 400 and field in response.json()["fields"]
     assert count(Ticket) == count(TimeEntry) == count(BillingDecision) == 0
 
 
@@ -355,7 +355,7 @@ def test_work_after_the_fact_refuses_foreign_ids(
         "request_type": lambda: RequestTypeFactory(organization=other_org).pk,
     }[field]()
     response = api(developer).post(AFTER, after_the_fact(terms, org, **{field: foreign}))
-    assert response.status_code == 400 and field in response.json()
+    assert response.status_code == 400 and field in response.json()["fields"]
     assert count(Ticket) == 0
 
 
@@ -410,7 +410,7 @@ def test_reclassify_changes_named_entries_with_a_reason_and_answers_201(
          "classification": "billable"},
         format="json",
     )  # fmt: skip
-    assert missing.status_code == 400 and "reason" in missing.json()
+    assert missing.status_code == 400 and "reason" in missing.json()["fields"]
     response = client.post(
         "/api/v1/decisions/reclassify/",
         {"ticket": ticket.pk, "version": ticket.version, "entries": [entry.pk],

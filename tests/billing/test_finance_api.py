@@ -134,7 +134,7 @@ def test_periods_filter_by_month_status_and_client(api, org, finance, month):
     assert ids(month_from="2025-09") == {month.period.pk, theirs.pk}
     for month in ("September", "9999-12", "1899-12"):
         bad = client.get(api_url("billing-period-list"), {"month": month})
-        assert bad.status_code == 400 and "month" in bad.json(), month
+        assert bad.status_code == 400 and "month" in bad.json()["fields"], month
 
 
 @pytest.mark.parametrize("rows", [2, 50])
@@ -208,14 +208,14 @@ def test_a_lock_is_refused_with_400_while_exceptions_block_it(api, finance, deve
     undecided_work(month.client.organization, month.client, month.contract, developer)
     response = api(finance).post(api_url("billing-period-lock", pk=month.period.pk))
     assert response.status_code == 400
-    assert "1 exception still blocks this month" in response.json()["status"][0]
+    assert "1 exception still blocks this month" in response.json()["fields"]["status"][0]
     assert fresh(month.period).status == "open"
 
 
 def test_locking_a_locked_period_answers_409(api, finance, locked):
     response = api(finance).post(api_url("billing-period-lock", pk=locked.period.pk))
     assert response.status_code == 409
-    assert "is locked" in response.json()["status"][0]
+    assert "is locked" in response.json()["fields"]["status"][0]
 
 
 @pytest.mark.parametrize("name", ["billing-period-start-review", "billing-period-lock"])
@@ -233,7 +233,7 @@ def test_a_version_that_is_not_a_number_is_a_400_on_the_field(api, finance, mont
     response = api(finance).post(
         api_url("billing-period-lock", pk=month.period.pk), {"version": "two"}
     )
-    assert response.status_code == 400 and "version" in response.json()
+    assert response.status_code == 400 and "version" in response.json()["fields"]
 
 
 def test_the_current_version_is_accepted(api, finance, month):
@@ -260,9 +260,9 @@ def test_only_an_admin_unlocks_and_says_why(api, members, locked, role):
 
 def test_an_unlock_without_a_reason_is_a_400_on_the_field(api, admin_member, locked):
     url = api_url("billing-period-unlock", pk=locked.period.pk)
-    assert "reason" in api(admin_member).post(url, {}).json()
+    assert "reason" in api(admin_member).post(url, {}).json()["fields"]
     response = api(admin_member).post(url, {"reason": "   "})
-    assert response.status_code == 400 and "reason" in response.json()
+    assert response.status_code == 400 and "reason" in response.json()["fields"]
     assert fresh(locked.period).status == "locked"
 
 
@@ -352,7 +352,7 @@ def test_finance_writes_waiting_time_off_with_a_reason(api, finance, developer, 
     ticket, _ = undecided_work(month.client.organization, month.client, month.contract, developer)
     url = api_url("billing-period-exception-write-off", pk=month.period.pk)
     missing = api(finance).post(url, {"ticket": ticket.pk})
-    assert missing.status_code == 400 and "reason" in missing.json()
+    assert missing.status_code == 400 and "reason" in missing.json()["fields"]
     done = api(finance).post(url, {"ticket": ticket.pk, "reason": "Our mistake"})
     assert done.status_code == 200 and done.json()["exceptions"]["count"] == 0
 
@@ -386,7 +386,7 @@ def test_finance_resolves_a_flag_with_a_note(api, finance, month):
     exceptions = api(finance).get(api_url("billing-period-exceptions", pk=month.period.pk))
     assert [r["key"] for r in exceptions.json()["results"]] == [f"flag:{flag.pk}"]
     url = api_url("billing-period-exception-resolve-flag", pk=month.period.pk)
-    assert "note" in api(finance).post(url, {"flag": flag.pk}).json()
+    assert "note" in api(finance).post(url, {"flag": flag.pk}).json()["fields"]
     response = api(finance).post(url, {"flag": flag.pk, "note": "Agreed with the client"})
     assert response.status_code == 200 and response.json()["exceptions"]["count"] == 0
     assert fresh(flag).status == "resolved"
@@ -410,7 +410,7 @@ def test_exception_actions_refuse_bad_input_with_a_400_on_the_field(
     for data, field in cases:
         response = client.post(url, data)
         assert response.status_code == 400, (data, response.status_code)
-        assert field in response.json(), (data, response.json())
+        assert field in response.json()["fields"], (data, response.json())
 
 
 # --- export --------------------------------------------------------------------------------
@@ -473,14 +473,14 @@ def test_an_open_period_is_not_exported(api, finance, month):
     response = api(finance).post(
         api_url("billing-period-export", pk=month.period.pk), {"format": "xero"}
     )
-    assert response.status_code == 400 and "status" in response.json()
+    assert response.status_code == 400 and "status" in response.json()["fields"]
     assert fresh(month.period).status == "open" and month.period.exported_at is None
 
 
 def test_an_unknown_export_format_is_a_400_on_the_field(api, finance, locked):
     url = api_url("billing-period-export", pk=locked.period.pk)
     response = api(finance).post(url, {"format": "sage"})
-    assert response.status_code == 400 and "format" in response.json()
+    assert response.status_code == 400 and "format" in response.json()["fields"]
     assert fresh(locked.period).status == "locked"
 
 
@@ -573,7 +573,7 @@ def test_an_adjustment_to_an_open_period_or_without_a_reason_is_a_400_on_the_fie
     for data, field in cases:
         response = client.post(url, data)
         assert response.status_code == 400, (data, response.status_code)
-        assert field in response.json(), (data, response.json())
+        assert field in response.json()["fields"], (data, response.json())
     with scopes_disabled():
         assert not Adjustment.objects.exclude(pk=locked.adjustment.pk).exists()
 
@@ -621,7 +621,7 @@ def test_a_draft_run_needs_a_month(api, finance):
     for data in ({}, {"month": "soon"}, {"month": "2025-13"}, {"month": "9999-12"},
                  {"month": "1899-12-31"}):  # fmt: skip
         response = api(finance).post(api_url("draft-run-list"), data)
-        assert response.status_code == 400 and "month" in response.json(), data
+        assert response.status_code == 400 and "month" in response.json()["fields"], data
     with scopes_disabled():
         assert not DraftRun.objects.exists()
 

@@ -71,7 +71,7 @@ def test_finance_and_admins_read_every_clients_contracts(
 def test_a_bad_month_is_a_400_with_the_field(api, finance, month):
     response = api(finance).get(URL, {"month": month})
     assert response.status_code == 400
-    assert "month" in response.json()
+    assert "month" in response.json()["fields"]
 
 
 def test_the_last_month_a_month_may_be_in_is_priced(api, finance, terms):

@@ -93,7 +93,7 @@ def test_an_account_manager_of_another_organization_is_a_400(api, account_manage
     response = api(account_manager).post(
         f"{API}/clients/", {"name": "Acme", "account_manager": stranger.pk}
     )
-    assert response.status_code == 400 and "account_manager" in response.json()
+    assert response.status_code == 400 and "account_manager" in response.json()["fields"]
     assert count(Client) == 0
 
 
@@ -101,7 +101,7 @@ def test_a_duplicate_client_name_is_a_400_with_the_field(api, account_manager, o
     ClientFactory(organization=org, name="Acme")
     response = api(account_manager).post(f"{API}/clients/", {"name": "ACME"})
     assert response.status_code == 400
-    assert "already a client" in response.json()["name"][0]
+    assert "already a client" in response.json()["fields"]["name"][0]
 
 
 def test_clients_filter_by_status_account_manager_and_search(api, developer, account_manager, org):
@@ -115,7 +115,7 @@ def test_clients_filter_by_status_account_manager_and_search(api, developer, acc
 
 def test_filtering_by_another_organizations_member_is_a_400(api, developer, stranger):
     response = api(developer).get(f"{API}/clients/?account_manager={stranger.pk}")
-    assert response.status_code == 400 and "account_manager" in response.json()
+    assert response.status_code == 400 and "account_manager" in response.json()["fields"]
 
 
 def test_a_client_is_updated_through_the_service(api, account_manager, org):
@@ -138,9 +138,10 @@ def test_a_foreign_client_is_a_404(api, admin_member, other_org):
     assert count(Client, pk=foreign.pk) == 1
 
 
-def test_deleting_a_client_with_contracts_is_a_400(api, admin_member, contract):
+def test_deleting_a_client_with_contracts_is_a_409(api, admin_member, contract):
     response = api(admin_member).delete(f"{API}/clients/{contract.client_id}/")
-    assert response.status_code == 400 and "non_field_errors" in response.json()
+    assert response.status_code == 409 and response.json()["code"] == "refused"
+    assert "has contracts" in response.json()["detail"]
     assert count(Client, pk=contract.client_id) == 1
 
 
@@ -176,7 +177,7 @@ def test_a_contract_for_a_foreign_client_is_a_400(api, admin_member, other_org):
         {"client": foreign.pk, "name": "X", "kind": "retainer", "starts_on": "2025-01-01"},
         format="json",
     )
-    assert response.status_code == 400 and "client" in response.json()
+    assert response.status_code == 400 and "client" in response.json()["fields"]
     assert count(Contract) == 0
 
 
@@ -195,8 +196,8 @@ def test_bad_first_terms_are_reported_under_terms_and_save_nothing(api, admin_me
         format="json",
     )
     assert response.status_code == 400
-    body = response.json()
-    assert "ends_on" in body and "included_minutes" in body["terms"]
+    fields = response.json()["fields"]
+    assert "ends_on" in fields and "included_minutes" in fields["terms"]
     assert count(Contract) == 0 and count(ContractRevision) == 0
 
 
@@ -204,7 +205,7 @@ def test_terms_cannot_be_edited_through_the_contract(api, admin_member, contract
     response = api(admin_member).patch(
         f"{API}/contracts/{contract.pk}/", {"terms": {"fee": "1.00"}}, format="json"
     )
-    assert response.status_code == 400 and "terms" in response.json()
+    assert response.status_code == 400 and "terms" in response.json()["fields"]
 
 
 def test_contracts_filter_by_client_kind_and_date(api, developer, org):
@@ -238,7 +239,7 @@ def test_terms_before_the_start_or_on_a_taken_date_are_a_400(api, admin_member, 
         response = client.post(
             f"{API}/contract-revisions/", {"contract": contract.pk, "effective_from": date}
         )
-        assert response.status_code == 400 and "effective_from" in response.json()
+        assert response.status_code == 400 and "effective_from" in response.json()["fields"]
     assert count(ContractRevision, contract=contract) == 1
 
 
@@ -247,7 +248,7 @@ def test_terms_for_a_foreign_contract_are_a_400(api, admin_member, foreign_contr
         f"{API}/contract-revisions/",
         {"contract": foreign_contract.pk, "effective_from": "2025-07-01"},
     )
-    assert response.status_code == 400 and "contract" in response.json()
+    assert response.status_code == 400 and "contract" in response.json()["fields"]
 
 
 def test_terms_are_never_edited(api, admin_member, contract):
@@ -261,7 +262,7 @@ def test_terms_in_force_cannot_be_withdrawn(api, admin_member, contract):
     with scopes_disabled():
         revision_id = ContractRevision.objects.get(contract=contract).pk
     response = api(admin_member).delete(f"{API}/contract-revisions/{revision_id}/")
-    assert response.status_code == 400
+    assert response.status_code == 409 and response.json()["code"] == "refused"
     assert count(ContractRevision, pk=revision_id) == 1
 
 
@@ -294,7 +295,7 @@ def test_a_request_type_with_no_expected_time_is_a_400(api, admin_member):
     response = api(admin_member).post(
         f"{API}/request-types/", {"name": "Nothing", "expected_minutes": 0}
     )
-    assert response.status_code == 400 and "expected_minutes" in response.json()
+    assert response.status_code == 400 and "expected_minutes" in response.json()["fields"]
 
 
 # --- scope rules ----------------------------------------------------------------------
@@ -325,12 +326,12 @@ def test_a_scope_rule_with_foreign_ids_is_a_400(api, account_manager, org, other
         f"{API}/scope-rules/",
         {"contract": contract.pk, "request_type": foreign_type.pk, "treatment": "billable"},
     )
-    assert response.status_code == 400 and "request_type" in response.json()
+    assert response.status_code == 400 and "request_type" in response.json()["fields"]
     response = client.post(
         f"{API}/scope-rules/",
         {"contract": foreign_contract.pk, "request_type": own_type.pk, "treatment": "billable"},
     )
-    assert response.status_code == 400 and "contract" in response.json()
+    assert response.status_code == 400 and "contract" in response.json()["fields"]
     assert count(ScopeRule) == 0
 
 
@@ -409,7 +410,7 @@ def test_an_sla_target_that_resolves_before_it_responds_is_a_400(api, admin_memb
             "resolution_minutes": 15,
         },
     )
-    assert response.status_code == 400 and "resolution_minutes" in response.json()
+    assert response.status_code == 400 and "resolution_minutes" in response.json()["fields"]
 
 
 def test_sla_targets_filter_by_priority_and_reject_foreign_contracts(
@@ -429,7 +430,7 @@ def test_sla_targets_filter_by_priority_and_reject_foreign_contracts(
             "resolution_minutes": 60,
         },
     )
-    assert response.status_code == 400 and "contract" in response.json()
+    assert response.status_code == 400 and "contract" in response.json()["fields"]
 
 
 @pytest.fixture
@@ -463,11 +464,11 @@ def test_overlapping_tiers_and_tiers_on_other_kinds_are_a_400(
     overlap = client.post(
         f"{API}/pricing-tiers/", {"contract": per_unit.pk, "min_units": 5, "unit_price": "4"}
     )
-    assert overlap.status_code == 400 and "min_units" in overlap.json()
+    assert overlap.status_code == 400 and "min_units" in overlap.json()["fields"]
     retainer = client.post(
         f"{API}/pricing-tiers/", {"contract": contract.pk, "min_units": 1, "unit_price": "4"}
     )
-    assert retainer.status_code == 400 and "contract" in retainer.json()
+    assert retainer.status_code == 400 and "contract" in retainer.json()["fields"]
 
 
 def test_posting_a_months_units_again_replaces_them_and_a_patch_changes_units_only(
@@ -482,7 +483,7 @@ def test_posting_a_months_units_again_replaces_them_and_a_patch_changes_units_on
     ).json()
     assert first["id"] == again["id"] and again["units"] == 41 and again["month"] == "2025-03-01"
     moved = client.patch(f"{API}/unit-counts/{first['id']}/", {"month": "2025-04-01"})
-    assert moved.status_code == 400 and "month" in moved.json()
+    assert moved.status_code == 400 and "month" in moved.json()["fields"]
     patched = client.patch(f"{API}/unit-counts/{first['id']}/", {"units": 50})
     assert patched.json()["units"] == 50
 

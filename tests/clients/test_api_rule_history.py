@@ -93,7 +93,7 @@ def test_posting_a_revision_in_the_past_is_a_400_on_its_date(api, account_manage
             "effective_from": days(org, -1).isoformat(),
         },
     )
-    assert response.status_code == 400 and "effective_from" in response.json()
+    assert response.status_code == 400 and "effective_from" in response.json()["fields"]
     assert len(revisions()) == 1
 
 
@@ -106,7 +106,7 @@ def test_a_revision_in_force_cannot_be_edited_and_the_answer_says_to_post_a_new_
         f"{API}{rule.pk}/", {**payload, "treatment": "billable"}
     )
     assert response.status_code == 400
-    assert "POST a new revision" in response.json()["effective_from"][0]
+    assert "POST a new revision" in response.json()["fields"]["effective_from"][0]
     assert revisions()[0].treatment == "included"
 
 
@@ -117,7 +117,10 @@ def test_a_planned_revision_keeps_its_date_when_patched(api, account_manager, or
     response = api(account_manager).patch(
         f"{API}{planned.pk}/", {"effective_from": days(org, 12).isoformat()}
     )
-    assert response.status_code == 400 and "keeps its date" in response.json()["effective_from"][0]
+    assert (
+        response.status_code == 400
+        and "keeps its date" in response.json()["fields"]["effective_from"][0]
+    )
 
 
 def test_deleting_a_planned_revision_withdraws_it(api, account_manager, org, rule):
@@ -187,7 +190,7 @@ def test_excluded_work_on_a_contract_without_an_hourly_rate_is_a_400_on_treatmen
         API, {"contract": contract.pk, "request_type": request_type.pk, "treatment": "excluded"}
     )
     assert response.status_code == 400
-    assert "falls back to billable" in response.json()["treatment"][0]
+    assert "falls back to billable" in response.json()["fields"]["treatment"][0]
 
 
 def test_a_rule_of_another_organization_is_a_404_for_every_write(api, admin_member, other_org):
@@ -209,4 +212,4 @@ def test_contract_revisions_carry_the_reask_factor(api, admin_member, org, contr
         "/api/v1/contract-revisions/",
         {"contract": contract.pk, "effective_from": "2025-08-01", "reask_factor": 1},
     )
-    assert response.status_code == 400 and "reask_factor" in response.json()
+    assert response.status_code == 400 and "reask_factor" in response.json()["fields"]

@@ -181,21 +181,23 @@ def test_a_gap_is_a_400_naming_the_field(api, admin_member, per_unit):
     gap = client.post(
         f"{API}/pricing-tiers/", {"contract": per_unit.pk, "min_units": 12, "unit_price": "4"}
     )
-    assert gap.status_code == 400 and "start this band at 11" in gap.json()["min_units"][0]
+    assert (
+        gap.status_code == 400 and "start this band at 11" in gap.json()["fields"]["min_units"][0]
+    )
     client.post(
         f"{API}/pricing-tiers/", {"contract": per_unit.pk, "min_units": 11, "unit_price": "4"}
     )
     shrunk = client.patch(f"{API}/pricing-tiers/{first.json()['id']}/", {"max_units": 9})
-    assert shrunk.status_code == 400 and "max_units" in shrunk.json()
+    assert shrunk.status_code == 400 and "max_units" in shrunk.json()["fields"]
     assert bands(per_unit) == [(1, 10), (11, None)]
 
 
-def test_deleting_a_band_in_the_middle_is_a_400_and_the_last_a_204(api, admin_member, per_unit):
+def test_deleting_a_band_in_the_middle_is_a_409_and_the_last_a_204(api, admin_member, per_unit):
     first, last = band(per_unit, 1, 10), band(per_unit, 11)
     client = api(admin_member)
     middle = client.delete(f"{API}/pricing-tiers/{first.pk}/")
-    assert middle.status_code == 400
-    assert "only the last band can be deleted" in middle.json()["non_field_errors"][0]
+    assert middle.status_code == 409 and middle.json()["code"] == "refused"
+    assert "only the last band can be deleted" in middle.json()["detail"]
     assert client.delete(f"{API}/pricing-tiers/{last.pk}/").status_code == 204
     assert client.delete(f"{API}/pricing-tiers/{first.pk}/").status_code == 204
 
@@ -219,7 +221,7 @@ def test_the_tier_mode_is_written_and_read_with_the_contract(api, admin_member, 
     patched = client.patch(f"{API}/contracts/{contract_id}/", {"tier_mode": "graduated"})
     assert patched.status_code == 200 and patched.json()["tier_mode"] == "graduated"
     wrong = client.patch(f"{API}/contracts/{contract_id}/", {"tier_mode": "cheapest"})
-    assert wrong.status_code == 400 and "tier_mode" in wrong.json()
+    assert wrong.status_code == 400 and "tier_mode" in wrong.json()["fields"]
 
 
 def test_a_contract_defaults_to_graduated_tiers(scoped, org):

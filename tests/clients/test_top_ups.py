@@ -267,7 +267,7 @@ def test_admins_and_account_managers_add_top_ups(api, members, block, role, allo
 )
 def test_a_bad_top_up_is_a_400_naming_the_field(api, admin_member, block, fields, field):
     response = _post(api(admin_member), block, **fields)
-    assert response.status_code == 400 and field in response.json()
+    assert response.status_code == 400 and field in response.json()["fields"]
     assert top_ups(block) == []
 
 
@@ -277,7 +277,7 @@ def test_a_top_up_on_another_kind_or_a_foreign_contract_is_a_400(api, admin_memb
     client = api(admin_member)
     for contract in (retainer, foreign):
         response = _post(client, contract, added_on=f"{contract.starts_on:%Y-%m-%d}")
-        assert response.status_code == 400 and "contract" in response.json()
+        assert response.status_code == 400 and "contract" in response.json()["fields"]
 
 
 def test_a_top_up_is_not_edited_but_withdrawn(api, account_manager, developer, block):
@@ -319,7 +319,7 @@ def test_terms_take_expiry_months_through_the_api(api, admin_member, org, block)
         f"{API}/contract-revisions/",
         {"contract": retainer.pk, "effective_from": "2025-09-01", "block_expiry_months": 3},
     )
-    assert wrong.status_code == 400 and "block_expiry_months" in wrong.json()
+    assert wrong.status_code == 400 and "block_expiry_months" in wrong.json()["fields"]
     first_terms = client.post(
         f"{API}/contracts/",
         {
@@ -332,7 +332,7 @@ def test_terms_take_expiry_months_through_the_api(api, admin_member, org, block)
         format="json",
     )
     assert first_terms.status_code == 400
-    assert "block_expiry_months" in first_terms.json()["terms"]
+    assert "block_expiry_months" in first_terms.json()["fields"]["terms"]
 
 
 def test_a_block_made_through_the_api_has_its_first_top_up(api, admin_member, org):

@@ -59,7 +59,7 @@ def test_a_foreign_membership_is_a_404(api, developer, stranger):
 def test_a_bad_filter_value_is_a_400_with_the_field(api, developer):
     response = api(developer).get("/api/v1/memberships/?role=pope")
     assert response.status_code == 400
-    assert "role" in response.json()
+    assert "role" in response.json()["fields"]
 
 
 @pytest.mark.parametrize("role,allowed", [(Role.DEVELOPER, False), (Role.ADMIN, True)])

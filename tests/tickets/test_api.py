@@ -58,13 +58,13 @@ def test_an_id_of_another_organization_is_a_400_on_its_field(
     }[field]()
     response = api(developer).post(TICKETS, new_ticket(terms, **{field: foreign}))
     assert response.status_code == 400
-    assert field in response.json()
+    assert field in response.json()["fields"]
     assert count(Ticket) == 0
 
 
 def test_a_ticket_cannot_be_opened_in_another_status(api, developer, terms):
     response = api(developer).post(TICKETS, new_ticket(terms, status="closed"))
-    assert response.status_code == 400 and "status" in response.json()
+    assert response.status_code == 400 and "status" in response.json()["fields"]
 
 
 def test_a_ticket_can_be_opened_naming_the_status_it_opens_in(api, developer, terms):
@@ -82,7 +82,7 @@ def test_tickets_list_only_my_organization_and_filter(api, developer, org, terms
     assert titles("") == ["Printer", "VPN"]
     assert titles("?status=closed") == ["VPN"]
     assert titles("?open=true") == ["Printer"]
-    assert titles("?q=%232") == ["VPN"]
+    assert titles("?search=%232") == ["VPN"]
     assert titles(f"?client={terms.client.pk}") == ["Printer", "VPN"]
     assert titles("?classification=undecided") == ["Printer", "VPN"]
     newest_number_first = client.get(TICKETS + "?ordering=-number").json()["results"]
@@ -107,7 +107,7 @@ def test_a_change_with_the_current_version_saves(api, developer, open_ticket):
 def test_a_change_without_a_version_is_a_400(api, developer, open_ticket):
     ticket = open_ticket()
     response = api(developer).patch(f"{TICKETS}{ticket.pk}/", {"status": "waiting"})
-    assert response.status_code == 400 and "version" in response.json()
+    assert response.status_code == 400 and "version" in response.json()["fields"]
 
 
 def test_a_stale_version_is_a_409_with_the_current_ticket(
@@ -128,7 +128,7 @@ def test_the_client_of_an_opened_ticket_cannot_be_changed(api, developer, open_t
     ticket = open_ticket()
     other = ClientFactory(organization=org)
     response = api(developer).patch(f"{TICKETS}{ticket.pk}/", {"version": 1, "client": other.pk})
-    assert response.status_code == 400 and "client" in response.json()
+    assert response.status_code == 400 and "client" in response.json()["fields"]
 
 
 @pytest.mark.parametrize(
@@ -157,8 +157,9 @@ def test_a_ticket_with_time_logged_cannot_be_deleted(
     ticket = open_ticket()
     log_time(ticket, developer)
     response = api(admin_member).delete(f"{TICKETS}{ticket.pk}/")
-    assert response.status_code == 400
-    assert "close it instead" in response.json()["non_field_errors"][0]
+    assert response.status_code == 409
+    assert response.json()["code"] == "in_use"
+    assert "close it instead" in response.json()["detail"]
     assert count(Ticket) == 1
 
 
@@ -198,7 +199,7 @@ def test_time_on_another_organizations_ticket_is_a_400(api, developer, org, stra
     response = api(developer).post(
         ENTRIES, {"ticket": theirs.pk, "work_date": org_today(org).isoformat(), "minutes": 5}
     )
-    assert response.status_code == 400 and "ticket" in response.json()
+    assert response.status_code == 400 and "ticket" in response.json()["fields"]
     assert count(TimeEntry) == 0
 
 
@@ -212,7 +213,7 @@ def test_invalid_time_is_a_400_on_its_field(api, developer, org, open_ticket, mi
     response = api(developer).post(
         ENTRIES, {"ticket": ticket.pk, "work_date": work_date.isoformat(), "minutes": minutes}
     )
-    assert response.status_code == 400 and field in response.json()
+    assert response.status_code == 400 and field in response.json()["fields"]
     assert count(TimeEntry) == 0
 
 
@@ -256,7 +257,9 @@ def test_a_locked_entry_refuses_changes_with_the_reason(
     ):
         assert response.status_code == 409  # a closed billing period: a conflict, not bad input
         assert response.json() == {
-            "non_field_errors": ["This entry is locked: its billing period is closed."]
+            "detail": "This entry is locked: its billing period is closed.",
+            "code": "period_locked",
+            "fields": {"non_field_errors": ["This entry is locked: its billing period is closed."]},
         }
     assert fresh(entry).minutes == 30
 

@@ -1,11 +1,14 @@
-"""Filters of the tickets API. Related objects are filtered by id: the
-queryset is already the token's organization, so another organization's id
-simply matches nothing (and reveals nothing)."""
+"""Filters of the tickets API. A related id must be one of the
+organization's (``TenantIdFilter``: an unknown or another organization's id is
+a 400). The tickets list searches with ``search`` (``q`` is its deprecated
+alias)."""
 
 import django_filters
+from django import forms
 
-from clients.models import Priority
-from msops.tenancy.api.filters import TenantFilterSet, UtcIsoDateTimeFilter
+from clients.models import Client, Contract, Priority, RequestType
+from msops.tenancy.api.filters import TenantFilterSet, TenantIdFilter, UtcIsoDateTimeFilter
+from msops.tenancy.models import Membership
 
 from ..models import BillingMoment, Classification, Ticket, TimeEntry
 from ..selectors import ticket_search
@@ -13,14 +16,23 @@ from ..selectors import ticket_search
 UNDECIDED = "undecided"
 
 
+class WholeNumberFilter(django_filters.NumberFilter):
+    """A whole number (the ticket's number): 1.5 or 1e400 is a 400, not rounded."""
+
+    field_class = forms.IntegerField
+
+
 class TicketFilter(TenantFilterSet):
-    q = django_filters.CharFilter(method="search", label="Title contains, or the number (42, #42)")
-    number = django_filters.NumberFilter()
-    client = django_filters.NumberFilter(field_name="client_id")
-    request_type = django_filters.NumberFilter(field_name="request_type_id")
-    assignee = django_filters.NumberFilter(field_name="assignee_id")
+    search = django_filters.CharFilter(
+        method="filter_search", label="Title contains, or the number (42, #42)"
+    )
+    q = django_filters.CharFilter(method="filter_search", label="Deprecated: use search.")
+    number = WholeNumberFilter()
+    client = TenantIdFilter(Client)
+    request_type = TenantIdFilter(RequestType)
+    assignee = TenantIdFilter(Membership)
     unassigned = django_filters.BooleanFilter(field_name="assignee", lookup_expr="isnull")
-    contract = django_filters.NumberFilter(field_name="contract_id")
+    contract = TenantIdFilter(Contract)
     status = django_filters.MultipleChoiceFilter(choices=Ticket.Status.choices)
     open = django_filters.BooleanFilter(method="filter_open", label="Only open (or only not open)")
     priority = django_filters.MultipleChoiceFilter(choices=Priority.choices)
@@ -37,7 +49,7 @@ class TicketFilter(TenantFilterSet):
         model = Ticket
         fields: list[str] = []
 
-    def search(self, queryset, name, value):
+    def filter_search(self, queryset, name, value):
         return ticket_search(queryset, value)
 
     def filter_classification(self, queryset, name, value):
@@ -51,8 +63,8 @@ class TicketFilter(TenantFilterSet):
 
 
 class TimeEntryFilter(TenantFilterSet):
-    ticket = django_filters.NumberFilter(field_name="ticket_id")
-    person = django_filters.NumberFilter(field_name="person_id")
+    ticket = TenantIdFilter(Ticket)
+    person = TenantIdFilter(Membership)
     work_date_from = django_filters.DateFilter(field_name="work_date", lookup_expr="gte")
     work_date_to = django_filters.DateFilter(field_name="work_date", lookup_expr="lte")
     billing_status = django_filters.MultipleChoiceFilter(choices=TimeEntry.BillingStatus.choices)
@@ -64,7 +76,7 @@ class TimeEntryFilter(TenantFilterSet):
 
 
 class BillingMomentFilter(TenantFilterSet):
-    ticket = django_filters.NumberFilter(field_name="ticket_id")
+    ticket = TenantIdFilter(Ticket)
     kind = django_filters.MultipleChoiceFilter(choices=BillingMoment.Kind.choices)
     status = django_filters.ChoiceFilter(choices=BillingMoment.Status.choices)
 

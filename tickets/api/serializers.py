@@ -5,10 +5,12 @@ from rest_framework import serializers
 
 from billing.models import EntryPortion
 from clients.models import Client, RequestType
+from msops.tenancy.api.fields import BlankAsNullChoiceField
 from msops.tenancy.api.mixins import TenantPrimaryKeyRelatedField
+from msops.tenancy.api.schema import ErrorSerializer
 from msops.tenancy.models import Membership
 
-from ..models import BillingMoment, Ticket, TimeEntry
+from ..models import BillingMoment, Classification, Ticket, TimeEntry
 from ..services import MAX_MINUTES_PER_ENTRY
 
 
@@ -37,6 +39,11 @@ class TicketSerializer(serializers.ModelSerializer):
         min_value=1,
         required=False,
         help_text="Required when changing a ticket: the version you read.",
+    )
+    classification = BlankAsNullChoiceField(
+        choices=Classification.choices,
+        read_only=True,
+        help_text="The latest billing decision's classification (null: not decided yet).",
     )
 
     class Meta:
@@ -101,8 +108,9 @@ class TicketSerializer(serializers.ModelSerializer):
         return attrs
 
 
-class TicketConflictSerializer(serializers.Serializer):
-    detail = serializers.CharField()
+class TicketConflictSerializer(ErrorSerializer):
+    """A stale version (409, ``conflict``): the error and the ticket as it is now."""
+
     current = TicketSerializer()
 
 
@@ -111,6 +119,12 @@ class EntryPortionSerializer(serializers.ModelSerializer):
     decision (null: still waiting, see ``waits_on``), and the contract, terms
     and scope rule revision in force on the work date (null contract: no
     contract covers it)."""
+
+    waits_on = BlankAsNullChoiceField(
+        choices=[(value, label) for value, label in EntryPortion.WaitsOn.choices if value],
+        read_only=True,
+        help_text="What the minutes wait on before they have a meaning (null: nothing).",
+    )
 
     class Meta:
         model = EntryPortion

@@ -3,9 +3,14 @@ billing moments (read). The organization always comes from the token."""
 
 from django.db.models import Prefetch
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_view,
+)
 from rest_framework import status, viewsets
-from rest_framework.exceptions import PermissionDenied
+from rest_framework.exceptions import APIException, PermissionDenied
 from rest_framework.response import Response
 
 from billing.selectors.time_entries import portion_list
@@ -22,6 +27,7 @@ from ..services import (
     ticket_open,
     ticket_update,
 )
+from ..services.time_entries import IdempotencyKeyReused
 from .conflicts import CONFLICT_RESPONSE, TicketVersionConflict
 from .filters import BillingMomentFilter, TicketFilter, TimeEntryFilter
 from .serializers import (
@@ -35,6 +41,27 @@ from .serializers import (
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 
 
+class IdempotencyKeyReusedError(APIException):
+    """422: the ``Idempotency-Key`` already logged an entry from a different
+    request body; nothing new was saved."""
+
+    status_code = status.HTTP_422_UNPROCESSABLE_ENTITY
+    default_detail = IdempotencyKeyReused.MESSAGE
+    default_code = "idempotency_key_reused"
+
+
+@extend_schema_view(
+    list=extend_schema(
+        parameters=[
+            OpenApiParameter(
+                "q",
+                OpenApiTypes.STR,
+                deprecated=True,
+                description="Deprecated: the same as ``search``.",
+            )
+        ]
+    )
+)
 class TicketViewSet(TenantViewSetMixin, viewsets.ModelViewSet):
     """Tickets of the token's organization. Opening allocates the number,
     resolves the contract and its SLA dues; changes need the ``version`` you
@@ -131,20 +158,39 @@ class TimeEntryViewSet(TenantViewSetMixin, viewsets.ModelViewSet):
         parameters=[
             OpenApiParameter(
                 name=IDEMPOTENCY_HEADER,
-                type=OpenApiTypes.STR,
+                type={"type": "string", "maxLength": 100},
                 location=OpenApiParameter.HEADER,
                 required=False,
                 description=(
-                    "A unique key per entry (e.g. a UUID, at most 100 characters). Repeating "
-                    "a request with the same key returns the entry it logged (200) instead of "
-                    "logging the time twice."
+                    "A unique key per entry (e.g. a UUID, at most 100 characters). Keys are "
+                    "scoped to the membership the time is logged for (another member may use "
+                    "the same key for their own entry) and kept with the entry they logged "
+                    "for as long as it exists (at least 24 hours; deleting the entry frees "
+                    "its key). Repeating the request with the same key and the same body "
+                    "returns the entry it logged (200, header `Idempotent-Replayed: true`), "
+                    "even if the entry was corrected since, instead of logging the time "
+                    "twice. The same key with a different body (ticket, person, work date, "
+                    "minutes or notes) is a 422 with code `idempotency_key_reused`, and "
+                    "nothing is saved."
                 ),
-            )
+            ),
+            OpenApiParameter(
+                name="Idempotent-Replayed",
+                type=OpenApiTypes.STR,
+                location=OpenApiParameter.HEADER,
+                enum=["true"],
+                response=[200],
+                description="Present on a replay: this key had already logged the entry.",
+            ),
         ],
         responses={
             201: OpenApiResponse(TimeEntrySerializer, description="Logged."),
             200: OpenApiResponse(
                 TimeEntrySerializer, description="Replayed: this key had already logged it."
+            ),
+            422: OpenApiResponse(
+                description="This Idempotency-Key already logged an entry from a different "
+                "body (code `idempotency_key_reused`); nothing was saved."
             ),
         },
     )
@@ -157,14 +203,17 @@ class TimeEntryViewSet(TenantViewSetMixin, viewsets.ModelViewSet):
         person = data.get("person") or request.membership
         if person.pk != request.membership.pk and request.membership.role not in MANAGERS:
             raise PermissionDenied("You may log time only for yourself.")
-        logged = time_entry_log(
-            ticket=data["ticket"],
-            person=person,
-            work_date=data["work_date"],
-            minutes=data["minutes"],
-            notes=data.get("notes", ""),
-            idempotency_key=request.headers.get(IDEMPOTENCY_HEADER),
-        )
+        try:
+            logged = time_entry_log(
+                ticket=data["ticket"],
+                person=person,
+                work_date=data["work_date"],
+                minutes=data["minutes"],
+                notes=data.get("notes", ""),
+                idempotency_key=request.headers.get(IDEMPOTENCY_HEADER),
+            )
+        except IdempotencyKeyReused:
+            raise IdempotencyKeyReusedError() from None
         if logged.replayed:
             return Response(
                 self._output(logged.entry),

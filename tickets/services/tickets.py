@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from clients.models import Client, Priority, RequestType, SLATarget
 from clients.rules import contract_in_force
+from msops.errors import IN_USE
 from msops.tenancy.models import Membership, Organization
 
 from ..models import BillingMoment, Ticket, TimeEntry
@@ -363,12 +364,14 @@ def ticket_delete(*, ticket: Ticket) -> None:
         locked.logged_minutes
         or TimeEntry.objects.filter(organization=org_id, ticket=ticket).exists()
     ):
-        raise ValidationError("This ticket has time logged; close it instead of deleting it.")
+        raise ValidationError(
+            "This ticket has time logged; close it instead of deleting it.", code=IN_USE
+        )
     try:
         with transaction.atomic():
             BillingMoment.objects.filter(organization=org_id, ticket=ticket).delete()
             locked.delete()
     except ProtectedError:
         raise ValidationError(
-            "Billing records refer to this ticket; close it instead of deleting it."
+            "Billing records refer to this ticket; close it instead of deleting it.", code=IN_USE
         ) from None

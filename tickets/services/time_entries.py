@@ -5,6 +5,8 @@ entries. Billing owns every write of a time entry
 the entry's billing meaning in the same transaction. Nothing else calls them."""
 
 import datetime
+import hashlib
+import json
 from typing import NamedTuple
 
 from django.core.exceptions import ValidationError
@@ -76,12 +78,53 @@ def _clean_key(errors: dict, idempotency_key) -> str | None:
     return key
 
 
-def _replay(*, organization_id: int, person: Membership, key: str, ticket: Ticket) -> LoggedTime:
-    entry = TimeEntry.objects.get(organization=organization_id, person=person, idempotency_key=key)
-    if entry.ticket_id != ticket.pk:
-        raise ValidationError(
-            {"idempotency_key": "This key already logged time on another ticket; use a new key."}
+class IdempotencyKeyReused(ValidationError):
+    """The key already logged an entry from a different request (another
+    ticket, person, work date, minutes or notes): nothing new is saved."""
+
+    MESSAGE = (
+        "This idempotency key already logged other time (a different ticket, person, work "
+        "date, minutes or notes). A key stands for one request: send a new key for new time."
+    )
+
+    def __init__(self):
+        super().__init__(
+            {"idempotency_key": ValidationError(self.MESSAGE, code="idempotency_key_reused")}
         )
+
+
+def time_entry_fingerprint(
+    *, ticket_id: int, person_id: int, work_date: datetime.date, minutes: int, notes: str
+) -> str:
+    """What a keyed request asked to log, as the sha256 of its canonical JSON:
+    a retry with the same key must ask for the same thing."""
+    canonical = json.dumps(
+        {
+            "ticket": ticket_id,
+            "person": person_id,
+            "work_date": work_date.isoformat(),
+            "minutes": minutes,
+            "notes": (notes or "").strip(),
+        },
+        sort_keys=True,
+        separators=(",", ":"),
+    )
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def _replay(*, organization_id: int, person: Membership, key: str, fingerprint: str) -> LoggedTime:
+    """The entry this key logged, if it was logged from the same request."""
+    entry = TimeEntry.objects.get(organization=organization_id, person=person, idempotency_key=key)
+    # Entries keyed before fingerprints were kept: compare what they hold now.
+    original = entry.idempotency_fingerprint or time_entry_fingerprint(
+        ticket_id=entry.ticket_id,
+        person_id=entry.person_id,
+        work_date=entry.work_date,
+        minutes=entry.minutes,
+        notes=entry.notes,
+    )
+    if original != fingerprint:
+        raise IdempotencyKeyReused()
     return LoggedTime(entry=entry, replayed=True)
 
 
@@ -98,9 +141,13 @@ def time_entry_create(
     """Log ``minutes`` of ``person``'s work on ``work_date``.
 
     The billing rate in force on the work date and the person's cost rate are
-    snapshotted; billing derives the billing status. A
-    repeated ``idempotency_key`` of the same person returns the entry it
-    logged (``replayed=True``) instead of logging twice."""
+    snapshotted; billing derives the billing status.
+
+    An ``idempotency_key`` is scoped to the person (a membership) and kept
+    with the entry it logged, for as long as the entry exists (deleting the
+    entry frees it). Repeating the same request with the same key returns
+    that entry (``replayed=True``), even after the entry was corrected; the
+    same key with a different request raises :class:`IdempotencyKeyReused`."""
     org_id = ticket.organization_id
     errors: dict[str, str] = {}
     if not belongs(person, org_id):
@@ -110,6 +157,15 @@ def time_entry_create(
     key = _clean_key(errors, idempotency_key)
     if errors:
         raise ValidationError(errors)
+    fingerprint = ""
+    if key is not None:
+        fingerprint = time_entry_fingerprint(
+            ticket_id=ticket.pk,
+            person_id=person.pk,
+            work_date=work_date,
+            minutes=minutes,
+            notes=notes,
+        )
 
     with transaction.atomic():
         if key is not None and (
@@ -117,7 +173,7 @@ def time_entry_create(
                 organization=org_id, person=person, idempotency_key=key
             ).exists()
         ):
-            return _replay(organization_id=org_id, person=person, key=key, ticket=ticket)
+            return _replay(organization_id=org_id, person=person, key=key, fingerprint=fingerprint)
         try:
             with transaction.atomic():
                 locked = (
@@ -136,6 +192,7 @@ def time_entry_create(
                     rate=_rate_on(locked, work_date),
                     cost_rate=person.cost_rate,
                     idempotency_key=key,
+                    idempotency_fingerprint=fingerprint,
                 )
                 Ticket.objects.filter(organization=org_id, pk=ticket.pk).update(
                     logged_minutes=F("logged_minutes") + minutes
@@ -144,7 +201,7 @@ def time_entry_create(
             if key is None:
                 raise
             # A concurrent request with the same key won the race.
-            return _replay(organization_id=org_id, person=person, key=key, ticket=ticket)
+            return _replay(organization_id=org_id, person=person, key=key, fingerprint=fingerprint)
     ticket.logged_minutes = locked.logged_minutes + minutes
     return LoggedTime(entry=entry, replayed=False)
 

@@ -1,6 +1,7 @@
 from rest_framework import serializers
 
 from ..models import Membership, Organization
+from .fields import BlankAsNullEmailField
 
 
 class OrganizationSerializer(serializers.ModelSerializer):
@@ -24,7 +25,9 @@ class OrganizationSerializer(serializers.ModelSerializer):
 
 class MembershipSerializer(serializers.ModelSerializer):
     username = serializers.CharField(source="user.username", read_only=True)
-    email = serializers.EmailField(source="user.email", read_only=True)
+    email = BlankAsNullEmailField(
+        source="user.email", read_only=True, help_text="null: the member has no email address."
+    )
 
     class Meta:
         model = Membership
