@@ -11,7 +11,7 @@ from billing.services import time_entry_correct, time_entry_log, time_entry_remo
 from msops.tenancy.admin import TenantAdmin
 from msops.tenancy.scoping import activate_organization
 
-from .models import BillingMoment, Ticket, TimeEntry
+from .models import BillingMoment, IdempotencyKey, Ticket, TimeEntry
 from .services import (
     ticket_open,
     ticket_update,
@@ -252,4 +252,19 @@ class BillingMomentAdmin(TenantAdmin):
         return False
 
     def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(IdempotencyKey)
+class IdempotencyKeyAdmin(TenantAdmin):
+    """Read-only: keys are written by logging time with an Idempotency-Key."""
+
+    list_display = ["key", "person", "time_entry", "created_at", "organization"]
+    list_select_related = ["organization", "person__user", "time_entry"]
+    search_fields = ["key"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
         return False

@@ -123,14 +123,6 @@ class TimeEntry(TenantModel):
     rate = models.DecimalField(**MONEY, null=True, blank=True, help_text="Billing rate snapshot.")
     cost_rate = models.DecimalField(**MONEY, null=True, blank=True, help_text="Cost rate snapshot.")
     locked = models.BooleanField(default=False)
-    idempotency_key = models.CharField(max_length=100, null=True, blank=True, editable=False)
-    idempotency_fingerprint = models.CharField(
-        max_length=64,
-        blank=True,
-        default="",
-        editable=False,
-        help_text="sha256 of what the keyed request asked to log (empty before it was kept).",
-    )
 
     class Meta:
         ordering = ["-work_date", "-entered_at"]
@@ -138,11 +130,6 @@ class TimeEntry(TenantModel):
         constraints = [
             models.CheckConstraint(
                 condition=Q(minutes__gte=1) & Q(minutes__lte=1440), name="time_entry_minutes_1_1440"
-            ),
-            models.UniqueConstraint(
-                fields=["organization", "person", "idempotency_key"],
-                condition=Q(idempotency_key__isnull=False),
-                name="time_entry_idempotency",
             ),
         ]
         indexes = [
@@ -157,6 +144,34 @@ class TimeEntry(TenantModel):
 
     def __str__(self) -> str:
         return f"{self.minutes} min on {self.work_date} ({self.ticket})"
+
+
+class IdempotencyKey(TenantModel):
+    """An ``Idempotency-Key`` that logged time: one per person (a membership)
+    and key, kept whatever becomes of the entry (a retry after the entry was
+    removed is refused, not logged again)."""
+
+    person = models.ForeignKey(Membership, on_delete=models.CASCADE, related_name="+")
+    key = models.CharField(max_length=100)
+    fingerprint = models.CharField(
+        max_length=64,
+        blank=True,
+        help_text="sha256 of what the keyed request asked to log (empty for keys kept before).",
+    )
+    time_entry = models.ForeignKey(
+        TimeEntry, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "person", "key"], name="idempotency_key_once"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.key
 
 
 class BillingMoment(TenantModel):

@@ -11,6 +11,7 @@ from tests.factories import (
     TimeEntryFactory,
 )
 from tests.isolation_types import Route, collection, obj
+from tickets.models import IdempotencyKey
 
 ROUTES: dict[str, Route] = {
     "tickets:ticket_list": collection(),
@@ -64,6 +65,9 @@ def build(organization, tag: str, world: dict) -> dict:
         minutes=15,
         notes=f"More work {tag}",
         work_date=datetime.date(2025, 3, 4),
+    )
+    IdempotencyKey.objects.create(
+        organization=organization, person=membership, key=f"key-{tag}", time_entry=time_entry
     )
     billing_moment = BillingMomentFactory(ticket=ticket, detail=f"Opened {tag}")
     return {

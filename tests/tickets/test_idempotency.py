@@ -10,7 +10,7 @@ from django.utils import timezone
 from django_scopes import scopes_disabled
 
 from tests.tickets.helpers import count, fresh
-from tickets.models import TimeEntry
+from tickets.models import IdempotencyKey, TimeEntry
 from tickets.services.time_entries import time_entry_fingerprint
 
 ENTRIES = "/api/v1/time-entries/"
@@ -120,10 +120,25 @@ def test_a_key_logged_before_fingerprints_were_kept_compares_the_entry_as_stored
     key = str(uuid.uuid4())
     first = post(developer, body, key)
     with scopes_disabled():
-        TimeEntry.objects.filter(pk=first.json()["id"]).update(idempotency_fingerprint="")
+        IdempotencyKey.objects.filter(time_entry=first.json()["id"]).update(fingerprint="")
     assert post(developer, body, key).status_code == 200
     assert post(developer, {**body, "minutes": 30}, key).status_code == 422
     assert count(TimeEntry) == 1
+
+
+def test_a_key_outlives_its_entry_and_a_retry_after_removal_logs_nothing(
+    api, post, developer, body
+):
+    key = str(uuid.uuid4())
+    first = post(developer, body, key)
+    assert api(developer).delete(f"{ENTRIES}{first.json()['id']}/").status_code == 204
+    again = post(developer, body, key)
+    assert again.status_code == 422
+    assert again.json()["code"] == "idempotency_key_reused"
+    assert "since been removed" in again.json()["detail"]
+    assert count(TimeEntry) == 0
+    with scopes_disabled():
+        assert IdempotencyKey.objects.filter(key=key, time_entry=None).count() == 1
 
 
 def test_the_fingerprint_is_what_was_asked_and_ignores_surrounding_whitespace_in_notes():

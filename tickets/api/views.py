@@ -164,14 +164,14 @@ class TimeEntryViewSet(TenantViewSetMixin, viewsets.ModelViewSet):
                 description=(
                     "A unique key per entry (e.g. a UUID, at most 100 characters). Keys are "
                     "scoped to the membership the time is logged for (another member may use "
-                    "the same key for their own entry) and kept with the entry they logged "
-                    "for as long as it exists (at least 24 hours; deleting the entry frees "
-                    "its key). Repeating the request with the same key and the same body "
-                    "returns the entry it logged (200, header `Idempotent-Replayed: true`), "
-                    "even if the entry was corrected since, instead of logging the time "
-                    "twice. The same key with a different body (ticket, person, work date, "
-                    "minutes or notes) is a 422 with code `idempotency_key_reused`, and "
-                    "nothing is saved."
+                    "the same key for their own entry) and kept for good (so at least 24 "
+                    "hours), whatever becomes of the entry. Repeating the request with the "
+                    "same key and the same body returns the entry it logged (200, header "
+                    "`Idempotent-Replayed: true`), even if the entry was corrected since, "
+                    "instead of logging the time twice. The same key with a different body "
+                    "(ticket, person, work date, minutes or notes), or after its entry was "
+                    "removed, is a 422 with code `idempotency_key_reused`, and nothing is "
+                    "saved."
                 ),
             ),
             OpenApiParameter(
@@ -190,7 +190,7 @@ class TimeEntryViewSet(TenantViewSetMixin, viewsets.ModelViewSet):
             ),
             422: OpenApiResponse(
                 description="This Idempotency-Key already logged an entry from a different "
-                "body (code `idempotency_key_reused`); nothing was saved."
+                "body, or one since removed (code `idempotency_key_reused`); nothing was saved."
             ),
         },
     )
@@ -212,8 +212,8 @@ class TimeEntryViewSet(TenantViewSetMixin, viewsets.ModelViewSet):
                 notes=data.get("notes", ""),
                 idempotency_key=request.headers.get(IDEMPOTENCY_HEADER),
             )
-        except IdempotencyKeyReused:
-            raise IdempotencyKeyReusedError() from None
+        except IdempotencyKeyReused as reused:
+            raise IdempotencyKeyReusedError(reused.message_text) from None
         if logged.replayed:
             return Response(
                 self._output(logged.entry),

@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from msops.tenancy.models import Membership, Organization
 
-from ..models import Ticket, TimeEntry
+from ..models import IdempotencyKey, Ticket, TimeEntry
 from ..selectors import ticket_rule
 from ._common import belongs, organization_today
 
@@ -80,16 +80,22 @@ def _clean_key(errors: dict, idempotency_key) -> str | None:
 
 class IdempotencyKeyReused(ValidationError):
     """The key already logged an entry from a different request (another
-    ticket, person, work date, minutes or notes): nothing new is saved."""
+    ticket, person, work date, minutes or notes), or logged an entry that has
+    since been removed: nothing new is saved."""
 
     MESSAGE = (
         "This idempotency key already logged other time (a different ticket, person, work "
         "date, minutes or notes). A key stands for one request: send a new key for new time."
     )
+    REMOVED = (
+        "This idempotency key logged time that has since been removed. A key stands for one "
+        "request: send a new key to log the time again."
+    )
 
-    def __init__(self):
+    def __init__(self, message: str = MESSAGE):
+        self.message_text = message
         super().__init__(
-            {"idempotency_key": ValidationError(self.MESSAGE, code="idempotency_key_reused")}
+            {"idempotency_key": ValidationError(message, code="idempotency_key_reused")}
         )
 
 
@@ -112,11 +118,13 @@ def time_entry_fingerprint(
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def _replay(*, organization_id: int, person: Membership, key: str, fingerprint: str) -> LoggedTime:
+def _replay(*, kept: IdempotencyKey, fingerprint: str) -> LoggedTime:
     """The entry this key logged, if it was logged from the same request."""
-    entry = TimeEntry.objects.get(organization=organization_id, person=person, idempotency_key=key)
-    # Entries keyed before fingerprints were kept: compare what they hold now.
-    original = entry.idempotency_fingerprint or time_entry_fingerprint(
+    entry = kept.time_entry
+    if entry is None:
+        raise IdempotencyKeyReused(IdempotencyKeyReused.REMOVED)
+    # Keys kept before fingerprints were: compare what the entry holds now.
+    original = kept.fingerprint or time_entry_fingerprint(
         ticket_id=entry.ticket_id,
         person_id=entry.person_id,
         work_date=entry.work_date,
@@ -126,6 +134,14 @@ def _replay(*, organization_id: int, person: Membership, key: str, fingerprint: 
     if original != fingerprint:
         raise IdempotencyKeyReused()
     return LoggedTime(entry=entry, replayed=True)
+
+
+def _kept(*, organization_id: int, person: Membership, key: str) -> IdempotencyKey | None:
+    return (
+        IdempotencyKey.objects.select_related("time_entry")
+        .filter(organization=organization_id, person=person, key=key)
+        .first()
+    )
 
 
 def time_entry_create(
@@ -144,10 +160,11 @@ def time_entry_create(
     snapshotted; billing derives the billing status.
 
     An ``idempotency_key`` is scoped to the person (a membership) and kept
-    with the entry it logged, for as long as the entry exists (deleting the
-    entry frees it). Repeating the same request with the same key returns
-    that entry (``replayed=True``), even after the entry was corrected; the
-    same key with a different request raises :class:`IdempotencyKeyReused`."""
+    (:class:`IdempotencyKey`) whatever becomes of the entry. Repeating the
+    same request with the same key returns that entry (``replayed=True``),
+    even after the entry was corrected; the same key with a different
+    request, or after the entry was removed, raises
+    :class:`IdempotencyKeyReused`."""
     org_id = ticket.organization_id
     errors: dict[str, str] = {}
     if not belongs(person, org_id):
@@ -168,12 +185,9 @@ def time_entry_create(
         )
 
     with transaction.atomic():
-        if key is not None and (
-            TimeEntry.objects.filter(
-                organization=org_id, person=person, idempotency_key=key
-            ).exists()
-        ):
-            return _replay(organization_id=org_id, person=person, key=key, fingerprint=fingerprint)
+        kept = _kept(organization_id=org_id, person=person, key=key) if key is not None else None
+        if kept is not None:
+            return _replay(kept=kept, fingerprint=fingerprint)
         try:
             with transaction.atomic():
                 locked = (
@@ -191,9 +205,15 @@ def time_entry_create(
                     entered_at=entered_at or timezone.now(),
                     rate=_rate_on(locked, work_date),
                     cost_rate=person.cost_rate,
-                    idempotency_key=key,
-                    idempotency_fingerprint=fingerprint,
                 )
+                if key is not None:
+                    IdempotencyKey.objects.create(
+                        organization_id=org_id,
+                        person=person,
+                        key=key,
+                        fingerprint=fingerprint,
+                        time_entry=entry,
+                    )
                 Ticket.objects.filter(organization=org_id, pk=ticket.pk).update(
                     logged_minutes=F("logged_minutes") + minutes
                 )
@@ -201,7 +221,10 @@ def time_entry_create(
             if key is None:
                 raise
             # A concurrent request with the same key won the race.
-            return _replay(organization_id=org_id, person=person, key=key, fingerprint=fingerprint)
+            kept = _kept(organization_id=org_id, person=person, key=key)
+            if kept is None:
+                raise
+            return _replay(kept=kept, fingerprint=fingerprint)
     ticket.logged_minutes = locked.logged_minutes + minutes
     return LoggedTime(entry=entry, replayed=False)
 
