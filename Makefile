@@ -35,7 +35,8 @@ run: seed
 	@echo "msops on http://$(HOST):$(PORT)/ — worker and beat alongside (Ctrl-C stops all three)"
 	@export DEBUG=$${DEBUG:-1}; \
 	if [ -n "$$DATABASE_URL" ]; then \
-	export DATABASE_URL=$$($(PY) manage.py app_database_url "$$DATABASE_URL"); fi; \
+	url=$$($(PY) manage.py app_database_url "$$DATABASE_URL") || exit 1; \
+	export DATABASE_URL=$$url; fi; \
 	trap 'kill 0' INT TERM EXIT; \
 	$(PY) -m celery -A msops worker --loglevel=INFO --concurrency=2 & \
 	$(PY) -m celery -A msops beat --loglevel=INFO & \

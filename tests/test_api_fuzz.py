@@ -51,10 +51,9 @@ SCHEMA_PATH = "/api/schema/"
 # coverage phase adds its own deterministic boundary cases on top.
 MAX_EXAMPLES = 5
 CROSS_MAX_EXAMPLES = 2
-# The coverage phase walks every field's boundaries and wrong types, once per
-# media type. To stay within the time budget it sends: JSON bodies only (the
-# form and multipart parsers feed the same serializer; the fuzzing phase sends
-# all three), nothing for PUT where PATCH takes the same fields, and at most
+# The coverage phase walks every field's boundaries and wrong types. To stay
+# within the time budget it sends: JSON bodies (the only media type the API
+# takes and documents), nothing for PUT where PATCH takes the same fields, and at most
 # COVERAGE_PER_PARAMETER_MUTATION cases of one kind for one path, query or
 # header parameter (its five wrong types all reach the server as text).
 COVERAGE_MEDIA_TYPES = {None, "application/json"}

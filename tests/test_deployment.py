@@ -102,6 +102,7 @@ def production_env(tmp_path: Path, **variables: str) -> dict[str, str]:
     clean process environment (nothing of the test run's own configuration)."""
     variables = {
         "SECRET_KEY": secrets.token_urlsafe(64),
+        "DATABASE_APP_PASSWORD": secrets.token_urlsafe(24),
         "ALLOWED_HOSTS": PRODUCTION_HOST,
         "CSRF_TRUSTED_ORIGINS": f"https://{PRODUCTION_HOST}",
         **variables,
@@ -245,7 +246,7 @@ def test_secret_key_must_be_supplied_and_has_no_default():
 
 @pytest.mark.parametrize("name", [*APP_SERVICES, "migrate"])
 def test_database_url_is_the_postgres_service_database(name):
-    url = urlparse(interpolate(service_env(name)["DATABASE_URL"], {}))
+    url = urlparse(interpolate(service_env(name)["DATABASE_URL"], {"DATABASE_APP_PASSWORD": "x"}))
     postgres = service_env("postgres")
     assert url.scheme in ("postgres", "postgresql")
     assert url.hostname == "postgres"
@@ -261,11 +262,13 @@ def test_migrations_run_as_the_owner_and_the_application_as_a_role_that_owns_not
         postgres["POSTGRES_PASSWORD"],
     )
     env = service_env("web")
-    app = urlparse(interpolate(env["DATABASE_URL"], {}))
-    assert app.username == env["DATABASE_APP_ROLE"] != postgres["POSTGRES_USER"]
-    assert app.password == interpolate(env["DATABASE_APP_PASSWORD"], {})
     chosen = {"DATABASE_APP_PASSWORD": "s3cret"}
-    assert urlparse(interpolate(env["DATABASE_URL"], chosen)).password == "s3cret"
+    app = urlparse(interpolate(env["DATABASE_URL"], chosen))
+    assert app.username == env["DATABASE_APP_ROLE"] != postgres["POSTGRES_USER"]
+    assert app.password == interpolate(env["DATABASE_APP_PASSWORD"], chosen) == "s3cret"
+    # The application's password has no default: it must be supplied.
+    with pytest.raises(MissingComposeVariable):
+        interpolate(env["DATABASE_APP_PASSWORD"], {})
 
 
 def test_redis_url_is_the_redis_service():

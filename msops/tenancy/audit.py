@@ -87,9 +87,8 @@ def auth_event_list(*, organization: Organization) -> QuerySet[AuthEvent]:
     events, and the session events of the people who are its members (a
     sign-in belongs to no organization, so it shows to each of theirs).
 
-    Session rows have no organization: under row-level security only the
-    bypass sees them, so evaluate this inside :func:`msops.tenancy.rls.bypass`.
-    """
+    Session rows have no organization: row-level security shows an
+    organization those of its own members (the audit log's own policy)."""
     with scopes_disabled():
         members = Membership.objects.filter(organization=organization).values("user_id")
         return (

@@ -5,8 +5,11 @@
 - ``/api/v1/...``: the organization comes from the API token's membership.
 - Anywhere else no scope is entered, so a tenant query raises.
 
-A tenant request runs in one transaction (the organization is set in it for
-row-level security once, and a failure undoes all its writes).
+A tenant request runs in one transaction: the organization is set in it for
+row-level security once, an exception undoes all its writes, and an API error
+answer does too (msops/tenancy/api/exceptions.py). Work queued with on_commit
+runs after it commits, outside the organization: it only enqueues tasks that
+enter it again (TenantTask).
 """
 
 import re

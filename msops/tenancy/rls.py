@@ -24,8 +24,11 @@ sees no tenant row at all.
 The bypass role ``msops_bypass`` is entered with ``SET LOCAL ROLE`` by
 :func:`bypass` only where a question crosses organizations by nature: which
 membership an API token belongs to, which organizations a user may enter,
-and the Django admin of a staff member who administers several. Background
-jobs never use it: they run one organization at a time (``TenantTask``).
+writing a session event to the audit log (a sign-in belongs to no
+organization), the Django admin of a staff member who administers several,
+seed_scale and data migrations. Background jobs never use it: they run one
+organization at a time (``TenantTask``). The audit log's policy also shows an
+organization the session events of its own members.
 On SQLite all of this is a no-op.
 """
 
@@ -37,7 +40,7 @@ from contextlib import contextmanager
 
 from django.apps import apps
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import IntegrityError, ProgrammingError, connection, transaction
 from psycopg import pq, sql
 
 logger = logging.getLogger(__name__)
@@ -46,10 +49,18 @@ SETTING = "msops.organization_id"
 BYPASS_ROLE = "msops_bypass"
 POLICY = "msops_tenant"
 _CURRENT = f"NULLIF(current_setting('{SETTING}', true), '')::bigint"
-POLICY_SQL = (
-    "CREATE POLICY {policy} ON {table} "
-    f"USING (organization_id = {_CURRENT} OR current_user = '{BYPASS_ROLE}') "
-    f"WITH CHECK (organization_id = {_CURRENT} OR current_user = '{BYPASS_ROLE}')"
+_OURS = f"organization_id = {_CURRENT} OR current_user = '{BYPASS_ROLE}'"
+POLICY_SQL = f"CREATE POLICY {{policy}} ON {{table}} USING ({_OURS}) WITH CHECK ({_OURS})"
+# The audit log's session events (a sign-in) belong to no organization: each
+# organization also sees those of its own members. They are written through
+# the bypass (no tenant owns them).
+AUDIT_TABLE = "tenancy_authevent"
+# Constants only; the table and policy names go in through psycopg.sql.
+AUDIT_POLICY_SQL = (
+    "CREATE POLICY {policy} ON {table} "  # noqa: S608
+    f"USING ({_OURS} OR (organization_id IS NULL AND user_id IN "
+    f"(SELECT user_id FROM tenancy_membership WHERE organization_id = {_CURRENT}))) "
+    f"WITH CHECK ({_OURS})"
 )
 
 
@@ -169,11 +180,11 @@ def _create_role(cursor, role: str, *, login: bool, password: str = "") -> None:
     )
     if password:
         statement = sql.SQL("{} PASSWORD {}").format(statement, sql.Literal(password))
-    cursor.execute(
-        sql.SQL(
-            "DO $$ BEGIN {}; EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END $$"
-        ).format(statement)
-    )
+    try:
+        with transaction.atomic(using=cursor.db.alias):
+            cursor.execute(statement)
+    except (ProgrammingError, IntegrityError):
+        pass  # another database of the cluster created it meanwhile
 
 
 def install(*, using: str = "default") -> None:
@@ -199,11 +210,12 @@ def install(*, using: str = "default") -> None:
                     )
                 )
             _create_role(cursor, BYPASS_ROLE, login=False)
-            cursor.execute(
-                sql.SQL("GRANT {} TO {}").format(
-                    sql.Identifier(BYPASS_ROLE), sql.Identifier(app_role)
+            # The application, and the role that migrates (data migrations cross
+            # organizations), may enter the bypass.
+            for member in (sql.Identifier(app_role), sql.SQL("CURRENT_USER")):
+                cursor.execute(
+                    sql.SQL("GRANT {} TO {}").format(sql.Identifier(BYPASS_ROLE), member)
                 )
-            )
         else:
             logger.warning("%s may not create roles: create %s and %s yourself", *(
                 "the migrating role", app_role, BYPASS_ROLE))  # fmt: skip
@@ -227,7 +239,8 @@ def install(*, using: str = "default") -> None:
             cursor.execute(
                 sql.SQL("DROP POLICY IF EXISTS {} ON {}").format(sql.Identifier(POLICY), name)
             )
-            cursor.execute(sql.SQL(POLICY_SQL).format(policy=sql.Identifier(POLICY), table=name))
+            policy = AUDIT_POLICY_SQL if table == AUDIT_TABLE else POLICY_SQL
+            cursor.execute(sql.SQL(policy).format(policy=sql.Identifier(POLICY), table=name))
 
 
 def install_after_migrate(sender, using="default", **kwargs) -> None:

@@ -15,12 +15,11 @@ def membership_for(*, user: AbstractBaseUser, organization: Organization) -> Mem
     has activated it), so row security already limits the read to it."""
     if not user.is_authenticated:
         return None
-    with scopes_disabled():
-        return (
-            Membership.objects.select_related("organization", "user")
-            .filter(user=user, organization=organization)
-            .first()
-        )
+    return (
+        Membership.objects.select_related("organization", "user")
+        .filter(user=user, organization=organization)
+        .first()
+    )
 
 
 def membership_list_for_user(*, user: AbstractBaseUser) -> list[Membership]:

@@ -227,3 +227,51 @@ def test_drafts_are_saved_as_the_application_role(org, as_app_role):
         assert drafts_compute(organization=org, month=datetime.date(2026, 11, 1)) == 1
         assert list(InvoiceLine.objects.values_list("amount", flat=True)) == [Decimal("250.00")]
     assert _scalar("SELECT count(*) FROM billing_invoiceline") == 0  # and only inside it
+
+
+@pytest.mark.django_db(transaction=True)
+def test_requests_as_the_application_role_see_their_organization_and_only_it(
+    app_role_session, client
+):
+    """Over HTTP, committing as production does: the middleware's transaction
+    gets the organization at its first statement, the token is found through
+    the bypass, and a page and an API list show the organization's rows."""
+    from tests.factories import MembershipFactory, OrganizationFactory, token_for
+
+    with connection.cursor() as cursor:
+        cursor.execute("RESET ROLE")  # seed as the owner
+    ours, theirs = OrganizationFactory(slug="ours-rls"), OrganizationFactory(slug="theirs-rls")
+    with scopes_disabled():
+        ClientFactory(organization=ours, name="Our Client")
+        ClientFactory(organization=theirs, name="Their Client")
+        member = MembershipFactory(organization=ours, role="admin")
+        raw = token_for(member)
+    with connection.cursor() as cursor:
+        cursor.execute(f'SET ROLE "{settings.DATABASE_APP_ROLE}"')
+
+    answer = client.get("/api/v1/clients/", HTTP_AUTHORIZATION=f"Bearer {raw}")
+    assert answer.status_code == 200
+    assert [row["name"] for row in answer.json()["results"]] == ["Our Client"]
+    client.force_login(member.user)
+    page = client.get(f"/o/{ours.slug}/clients/")
+    assert page.status_code == 200
+    assert "Our Client" in page.content.decode() and "Their Client" not in page.content.decode()
+    assert client.get(f"/o/{theirs.slug}/clients/").status_code == 404
+    assert _scalar("SELECT current_user") == settings.DATABASE_APP_ROLE
+    assert _scalar("SELECT count(*) FROM clients_client") == 0  # nothing left set
+
+
+def test_the_audit_log_shows_an_organization_its_members_sign_ins_only(org, other_org, as_app_role):
+    from msops.tenancy.audit import auth_event_list, auth_event_record
+    from msops.tenancy.models import AuthEvent
+    from tests.factories import MembershipFactory
+
+    with rls.bypass(), scopes_disabled():
+        ours = MembershipFactory(organization=org).user
+        theirs = MembershipFactory(organization=other_org).user
+    for user in (ours, theirs):
+        auth_event_record(kind=AuthEvent.Kind.SIGNED_IN, user=user)  # no organization
+    with activate_organization(org), scopes_disabled():
+        seen = {event.user_id for event in auth_event_list(organization=org)}
+        everything = set(AuthEvent.objects.values_list("user_id", flat=True))
+    assert seen == everything == {ours.pk}  # the policy alone hides the stranger's

@@ -84,7 +84,7 @@ def test_a_filter_given_without_a_value_is_a_400_on_it(api, developer, query):
     assert query.split("=")[0] in response.json()["fields"]
 
 
-@pytest.mark.parametrize("value", ["null", "yes", ""])
+@pytest.mark.parametrize("value", ["null", "yes", "", "1", "0", "TRUE"])
 def test_a_boolean_filter_takes_only_true_or_false(api, developer, open_ticket, value):
     open_ticket()
     client = api(developer)
@@ -97,6 +97,15 @@ def test_a_boolean_filter_takes_only_true_or_false(api, developer, open_ticket, 
 def test_a_page_size_that_is_not_a_whole_number_of_one_or_more_is_a_400(api, developer, size):
     response = api(developer).get(f"{TICKETS}?page_size={size}")
     assert response.status_code == 400 and "page_size" in response.json()["fields"]
+
+
+def test_ordering_by_anything_but_the_declared_fields_is_a_400(api, developer, open_ticket):
+    open_ticket()
+    client = api(developer)
+    assert client.get(f"{TICKETS}?ordering=-opened_at").status_code == 200
+    response = client.get(f"{TICKETS}?ordering=-opened_at,password")
+    assert response.status_code == 400
+    assert "opened_at" in response.json()["fields"]["ordering"][0]
 
 
 def test_free_text_search_may_be_empty(api, developer, open_ticket):

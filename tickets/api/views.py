@@ -188,10 +188,6 @@ class TimeEntryViewSet(TenantViewSetMixin, viewsets.ModelViewSet):
             200: OpenApiResponse(
                 TimeEntrySerializer, description="Replayed: this key had already logged it."
             ),
-            422: OpenApiResponse(
-                description="This Idempotency-Key already logged an entry from a different "
-                "body, or one since removed (code `idempotency_key_reused`); nothing was saved."
-            ),
         },
     )
     def create(self, request, *args, **kwargs):

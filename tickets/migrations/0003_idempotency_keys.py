@@ -4,10 +4,18 @@ import django.db.models.deletion
 import django.utils.timezone
 from django.db import migrations, models
 
+from msops.tenancy import rls
+
 
 def keys_to_their_table(apps, schema_editor):
     TimeEntry = apps.get_model("tickets", "TimeEntry")
     IdempotencyKey = apps.get_model("tickets", "IdempotencyKey")
+    # Every organization's keys at once: under row-level security, through the bypass.
+    with rls.bypass():
+        _copy(TimeEntry, IdempotencyKey)
+
+
+def _copy(TimeEntry, IdempotencyKey):
     IdempotencyKey.objects.bulk_create(
         IdempotencyKey(
             organization_id=entry.organization_id,
@@ -22,49 +30,76 @@ def keys_to_their_table(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('tenancy', '0005_auth_event'),
-        ('tickets', '0002_threshold_levels'),
+        ("tenancy", "0005_auth_event"),
+        ("tickets", "0002_threshold_levels"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='IdempotencyKey',
+            name="IdempotencyKey",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('key', models.CharField(max_length=100)),
-                ('fingerprint', models.CharField(blank=True, help_text='sha256 of what the keyed request asked to log (empty for keys kept before).', max_length=64)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("key", models.CharField(max_length=100)),
+                (
+                    "fingerprint",
+                    models.CharField(
+                        blank=True,
+                        help_text="sha256 of what the keyed request asked to log (empty for keys kept before).",
+                        max_length=64,
+                    ),
+                ),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
             ],
         ),
         migrations.AddField(
-            model_name='idempotencykey',
-            name='organization',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='tenancy.organization'),
+            model_name="idempotencykey",
+            name="organization",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="+",
+                to="tenancy.organization",
+            ),
         ),
         migrations.AddField(
-            model_name='idempotencykey',
-            name='person',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='tenancy.membership'),
+            model_name="idempotencykey",
+            name="person",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="+",
+                to="tenancy.membership",
+            ),
         ),
         migrations.AddField(
-            model_name='idempotencykey',
-            name='time_entry',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='tickets.timeentry'),
+            model_name="idempotencykey",
+            name="time_entry",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="+",
+                to="tickets.timeentry",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='idempotencykey',
-            constraint=models.UniqueConstraint(fields=('organization', 'person', 'key'), name='idempotency_key_once'),
+            model_name="idempotencykey",
+            constraint=models.UniqueConstraint(
+                fields=("organization", "person", "key"), name="idempotency_key_once"
+            ),
         ),
         # Keys kept on their entries move to their own table, then leave the entries.
         migrations.RunPython(keys_to_their_table, migrations.RunPython.noop),
         migrations.RemoveConstraint(
-            model_name='timeentry',
-            name='time_entry_idempotency',
+            model_name="timeentry",
+            name="time_entry_idempotency",
         ),
         migrations.RemoveField(
-            model_name='timeentry',
-            name='idempotency_key',
+            model_name="timeentry",
+            name="idempotency_key",
         ),
     ]

@@ -18,9 +18,10 @@ from django.db import models
 from django_filters.fields import IsoDateTimeField, ModelChoiceField
 from django_filters.rest_framework import DjangoFilterBackend
 from django_scopes import scopes_disabled
+from rest_framework.exceptions import ValidationError as InvalidInput
 from rest_framework.filters import OrderingFilter, SearchFilter
 
-BOOLEANS = frozenset({"true", "false", "1", "0"})
+BOOLEANS = frozenset({"true", "false"})  # as the schema says (a boolean)
 
 
 class TenantFilterSet(django_filters.FilterSet):
@@ -54,7 +55,7 @@ class TenantFilterSet(django_filters.FilterSet):
             if not text and any(not value.strip() for value in values):
                 errors[name] = "Give a value, or leave the parameter out."
             elif isinstance(self.filters.get(name), django_filters.BooleanFilter) and any(
-                value.lower() not in BOOLEANS for value in values
+                value not in BOOLEANS for value in values
             ):
                 errors[name] = "Give true or false."
         return errors
@@ -142,12 +143,29 @@ class TenantIdFilter(django_filters.ModelChoiceFilter):
 class DeclaredOrderingFilter(OrderingFilter):
     """``?ordering=`` by the fields a view declares in ``ordering_fields``,
     and only there: no fallback to the serializer's fields, and no parameter
-    in the schema of a view that declares none."""
+    in the schema of a view that declares none. Anything else is a 400 on
+    ``ordering`` (a list's, like its filters; a route of one object ignores it)."""
 
     def get_valid_fields(self, queryset, view, context=None):
         if not getattr(view, "ordering_fields", None):
             return []
         return super().get_valid_fields(queryset, view, context or {})
+
+    def filter_queryset(self, request, queryset, view):
+        if getattr(view, "detail", False):
+            return queryset
+        return super().filter_queryset(request, queryset, view)
+
+    def remove_invalid_fields(self, queryset, fields, view, request):
+        valid = super().remove_invalid_fields(queryset, fields, view, request)
+        if len(valid) != len([field for field in fields if field.strip()]):
+            allowed = (
+                ", ".join(view.ordering_fields)
+                if getattr(view, "ordering_fields", None)
+                else "nothing"
+            )
+            raise InvalidInput({self.ordering_param: [f"Order by {allowed} (- for descending)."]})
+        return valid
 
     def get_schema_operation_parameters(self, view):
         fields = getattr(view, "ordering_fields", None)
@@ -157,7 +175,7 @@ class DeclaredOrderingFilter(OrderingFilter):
         for parameter in parameters:
             parameter["description"] = (
                 f"Order by {', '.join(fields)}; prefix - for descending, comma-separate "
-                "several. Other values are ignored."
+                "several. Anything else is a 400."
             )
         return parameters
 

@@ -3,9 +3,9 @@ from rest_framework.pagination import PageNumberPagination
 
 
 class Pagination(PageNumberPagination):
-    """``?page=`` and ``?page_size=`` (1 to 200). A page size that is not a
-    whole number of one or more is a 400 on ``page_size``, not silently the
-    default; a size above 200 is 200."""
+    """``?page=`` and ``?page_size=``. A page size that is not a whole number
+    of one or more is a 400 on ``page_size``, not silently the default; a size
+    above 200 gives 200 (as documented)."""
 
     page_size_query_param = "page_size"
     max_page_size = 200

@@ -150,8 +150,9 @@ class AutoSchema(openapi.AutoSchema):
         if IDEMPOTENCY_HEADER in headers:
             errors["422"] = OpenApiResponse(
                 ErrorSerializer,
-                description="This Idempotency-Key was already used for a different request "
-                "(``idempotency_key_reused``); nothing was saved.",
+                description="This Idempotency-Key was already used for a different request, "
+                "or what it created was removed since (``idempotency_key_reused``); nothing "
+                "was saved.",
             )
         errors["429"] = OpenApiResponse(
             ErrorSerializer, description="Too many requests: retry after ``Retry-After`` seconds."
