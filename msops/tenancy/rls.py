@@ -146,7 +146,8 @@ def bypass() -> Iterator[None]:
     if not enabled():
         yield
         return
-    with transaction.atomic():
+    # Inside a request's transaction already: no savepoint round trips needed.
+    with transaction.atomic(savepoint=False):
         connection.ensure_connection()
         raw = connection.connection
         previous, exempt = raw.execute(

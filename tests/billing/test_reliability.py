@@ -20,6 +20,7 @@ import time
 import uuid
 from pathlib import Path
 
+import kombu.pools
 import pytest
 import redis
 from celery import Celery
@@ -250,6 +251,9 @@ def msops_broker(url: str):
             msops_app._pool.force_close_all()
         msops_app._pool = None
         msops_app.amqp._producer_pool = None
+        # kombu keeps producer pools per broker URL: a closed one must not be
+        # handed out again when the URL comes back (even eager sends take one).
+        kombu.pools.reset()
 
     reset_pools()
     msops_app.conf.broker_url = url
