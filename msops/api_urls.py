@@ -7,6 +7,7 @@ from billing.api import routes as billing_routes
 from clients.api import routes as clients_routes
 from msops.tenancy.api.views import AuthEventViewSet, MembershipViewSet, OrganizationView
 from tickets.api import routes as tickets_routes
+from transitions.api import routes as transitions_routes
 
 router = DefaultRouter()
 router.include_root_view = False
@@ -15,6 +16,7 @@ router.register("auth-events", AuthEventViewSet, basename="auth-event")
 clients_routes.register(router)
 tickets_routes.register(router)
 billing_routes.register(router)
+transitions_routes.register(router)
 
 urlpatterns = [
     path("organization/", OrganizationView.as_view(), name="organization-detail"),

@@ -32,6 +32,11 @@ app.conf.update(
         # Hourly, so each organization's queue is built within the hour its week starts.
         "review-queues": {"task": "billing.tasks.review_queues_build_due", "schedule": 60 * 60},
         "digests": {"task": "billing.tasks.digests_send_all", "schedule": 60 * 60},
+        # Hourly, so each organization's occurrences open soon after its own midnight.
+        "recurring-tasks": {
+            "task": "transitions.tasks.recurring_tasks_open_due_all",
+            "schedule": 60 * 60,
+        },
     },
 )
 app.autodiscover_tasks()

@@ -17,6 +17,7 @@ from tests.clients import isolation as clients_isolation
 from tests.factories import MembershipFactory
 from tests.isolation_types import Route, collection, exempt, obj
 from tests.tickets import isolation as tickets_isolation
+from tests.transitions import isolation as transitions_isolation
 
 # Text that appears in the second organization's rows: it must never appear
 # in any answer given to the first organization.
@@ -42,6 +43,7 @@ ROUTES: dict[str, Route] = {
     **clients_isolation.ROUTES,
     **tickets_isolation.ROUTES,
     **billing_isolation.ROUTES,
+    **transitions_isolation.ROUTES,
     # billing: a ticket's own billing moments (billing/api/decisions.py)
     "api:ticket-moment-out-of-scope": obj(pk="ticket"),
     "api:ticket-moment-change-request": obj(pk="ticket"),
@@ -68,6 +70,7 @@ WORLD_BUILDERS: list[Callable[[Organization, str, dict], dict]] = [
     clients_isolation.build,
     tickets_isolation.build,
     billing_isolation.build,
+    transitions_isolation.build,
 ]
 
 

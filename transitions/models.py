@@ -1,1 +1,119 @@
-"""Models of the transitions layer (see ../shared/DESIGN.md)."""
+"""transitions/ — what the next person needs when an account changes hands
+(see ../shared/DESIGN.md): recurring work with its named owner and known
+exceptions, the occurrences the beat job opened tickets for, and risks.
+
+A recurring task names a request type, not a billing treatment: its tickets
+are judged by the scope rule in force for that request type on the day they
+open, like any other ticket.
+"""
+
+from django.db import models
+
+from clients.models import Client, RequestType
+from msops.tenancy.models import Membership, TenantModel
+from tickets.models import Ticket
+
+
+class RecurringTask(TenantModel):
+    """Work that comes back on a cadence: the beat job opens a ticket for each
+    due occurrence, assigned to the task's owner."""
+
+    class Cadence(models.TextChoices):
+        WEEKLY = "weekly", "Weekly"
+        MONTHLY = "monthly", "Monthly"
+        QUARTERLY = "quarterly", "Quarterly"
+
+    client = models.ForeignKey(Client, on_delete=models.PROTECT, related_name="recurring_tasks")
+    title = models.CharField(max_length=200)
+    cadence = models.CharField(max_length=10, choices=Cadence.choices)
+    owner = models.ForeignKey(
+        Membership,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text="The named owner: the tickets of its occurrences are assigned to them.",
+    )
+    request_type = models.ForeignKey(
+        RequestType,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text="Its tickets are judged by the scope rule in force for this request type.",
+    )
+    next_due = models.DateField(help_text="The next occurrence's due date.")
+    known_exceptions = models.TextField(
+        blank=True, help_text="What is different about this task, in plain words."
+    )
+    active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["client__name", "title", "pk"]
+        indexes = [
+            models.Index(
+                fields=["organization", "active", "next_due"], name="recurring_task_org_due"
+            ),
+            models.Index(fields=["organization", "client"], name="recurring_task_org_client"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.client} — {self.title} ({self.get_cadence_display().lower()})"
+
+
+class RecurringOccurrence(TenantModel):
+    """One due date of a recurring task, and the ticket opened for it. The
+    unique key makes the beat job open each occurrence once, however often
+    or late it runs."""
+
+    recurring_task = models.ForeignKey(
+        RecurringTask, on_delete=models.PROTECT, related_name="occurrences"
+    )
+    due_on = models.DateField()
+    ticket = models.ForeignKey(
+        Ticket, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-due_on", "-pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "recurring_task", "due_on"],
+                name="recurring_occurrence_once",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.recurring_task.title} due {self.due_on:%Y-%m-%d}"
+
+
+class Risk(TenantModel):
+    """Something that could go wrong for a client, with a named owner and the
+    next thing to do about it."""
+
+    class Severity(models.TextChoices):
+        LOW = "low", "Low"
+        MEDIUM = "medium", "Medium"
+        HIGH = "high", "High"
+
+    class Status(models.TextChoices):
+        OPEN = "open", "Open"
+        MITIGATED = "mitigated", "Mitigated"
+        CLOSED = "closed", "Closed"
+
+    client = models.ForeignKey(Client, on_delete=models.PROTECT, related_name="risks")
+    description = models.TextField()
+    severity = models.CharField(max_length=10, choices=Severity.choices, default=Severity.MEDIUM)
+    owner = models.ForeignKey(Membership, on_delete=models.PROTECT, related_name="+")
+    next_action = models.TextField(blank=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["client__name", "-created_at", "-pk"]
+        indexes = [
+            models.Index(fields=["organization", "client", "status"], name="risk_org_client"),
+            models.Index(fields=["organization", "owner", "status"], name="risk_org_owner"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.client} — {self.description[:60]}"

@@ -6,13 +6,12 @@ handler answers as 400 with field messages."""
 from typing import Any
 
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
-from django.db import models
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
-from rest_framework import exceptions, viewsets
+from rest_framework import exceptions
 
 from msops.tenancy.api.filters import SEARCHABLE_FILTER_BACKENDS
-from msops.tenancy.api.mixins import TenantViewSetMixin
+from msops.tenancy.api.mixins import ServiceModelViewSet
 from msops.tenancy.roles import ADMINS, MANAGERS
 
 from .. import selectors, services
@@ -28,38 +27,6 @@ from ..models import (
     UnitCount,
 )
 from . import filters, serializers
-
-
-class ServiceModelViewSet(TenantViewSetMixin, viewsets.ModelViewSet):
-    """A ModelViewSet whose writes call services. Subclasses implement
-    ``create_object``, ``update_object`` and ``delete_object``."""
-
-    def create_object(self, data: dict[str, Any]) -> models.Model:
-        raise NotImplementedError
-
-    def update_object(self, instance: models.Model, data: dict[str, Any]) -> models.Model:
-        raise NotImplementedError
-
-    def delete_object(self, instance: models.Model) -> None:
-        raise NotImplementedError
-
-    @property
-    def organization(self):
-        return self.request.organization
-
-    def _reload(self, instance: models.Model) -> models.Model:
-        """The written row as the list shows it (joins and annotations)."""
-        return self.get_queryset().get(pk=instance.pk)
-
-    def perform_create(self, serializer) -> None:
-        serializer.instance = self._reload(self.create_object(dict(serializer.validated_data)))
-
-    def perform_update(self, serializer) -> None:
-        instance = self.update_object(serializer.instance, dict(serializer.validated_data))
-        serializer.instance = self._reload(instance)
-
-    def perform_destroy(self, instance) -> None:
-        self.delete_object(instance)
 
 
 class ClientViewSet(ServiceModelViewSet):

@@ -1,6 +1,9 @@
 """Base pieces every tenant API uses: the organization comes from the token
 (``request.organization``), never from the payload."""
 
+from typing import Any
+
+from django.db import models
 from rest_framework import serializers, viewsets
 
 
@@ -27,6 +30,39 @@ class TenantViewSetMixin:
 
 class ReadOnlyTenantViewSet(TenantViewSetMixin, viewsets.ReadOnlyModelViewSet):
     """List and read within the organization; changes are actions."""
+
+
+class ServiceModelViewSet(TenantViewSetMixin, viewsets.ModelViewSet):
+    """A ModelViewSet whose writes call services. Subclasses implement
+    ``create_object``, ``update_object`` and ``delete_object`` (or leave
+    DELETE out of ``http_method_names``)."""
+
+    def create_object(self, data: dict[str, Any]) -> models.Model:
+        raise NotImplementedError
+
+    def update_object(self, instance: models.Model, data: dict[str, Any]) -> models.Model:
+        raise NotImplementedError
+
+    def delete_object(self, instance: models.Model) -> None:
+        raise NotImplementedError
+
+    @property
+    def organization(self):
+        return self.request.organization
+
+    def _reload(self, instance: models.Model) -> models.Model:
+        """The written row as the list shows it (joins and annotations)."""
+        return self.get_queryset().get(pk=instance.pk)
+
+    def perform_create(self, serializer) -> None:
+        serializer.instance = self._reload(self.create_object(dict(serializer.validated_data)))
+
+    def perform_update(self, serializer) -> None:
+        instance = self.update_object(serializer.instance, dict(serializer.validated_data))
+        serializer.instance = self._reload(instance)
+
+    def perform_destroy(self, instance) -> None:
+        self.delete_object(instance)
 
 
 class TenantPrimaryKeyRelatedField(serializers.PrimaryKeyRelatedField):
