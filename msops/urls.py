@@ -13,6 +13,7 @@ tenant_patterns = [
     path("clients/", include("clients.urls")),
     path("tickets/", include("tickets.urls")),
     path("billing/", include("billing.urls")),
+    path("transitions/", include("transitions.urls")),
 ]
 
 urlpatterns = [

@@ -13,9 +13,11 @@ from django.db import transaction
 
 from msops.forms import add_service_errors
 from msops.tenancy.admin import TenantAdmin
+from msops.tenancy.models import Membership
 from msops.tenancy.scoping import activate_organization
 
-from .models import RecurringOccurrence, RecurringTask, Risk
+from .briefs import client_brief_mark_reviewed
+from .models import ClientBrief, RecurringOccurrence, RecurringTask, Risk
 from .services import (
     RECURRING_TASK_FIELDS,
     RISK_FIELDS,
@@ -166,3 +168,35 @@ class RecurringOccurrenceAdmin(TenantAdmin):
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return False
+
+
+@admin.register(ClientBrief)
+class ClientBriefAdmin(TenantAdmin):
+    """Written on the brief page, where writing it records its reviewer:
+    viewable here, with an action to mark briefs reviewed."""
+
+    list_display = ["client", "organization", "reviewed_by", "reviewed_at", "updated_at"]
+    list_select_related = ["organization", "client", "reviewed_by__user"]
+    search_fields = ["client__name", "summary"]
+    readonly_fields = ["organization", "client", "summary", "reviewed_by", "reviewed_at"]
+    actions = ["mark_reviewed"]
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+    @admin.action(description="Mark reviewed (by your membership in its organization)")
+    def mark_reviewed(self, request, queryset):
+        for brief in queryset:
+            with activate_organization(brief.organization):
+                membership = Membership.objects.filter(
+                    organization=brief.organization, user=request.user
+                ).first()
+                if membership is None:
+                    self.message_user(
+                        request, f"You are not a member of {brief.organization}: not marked."
+                    )
+                    continue
+                client_brief_mark_reviewed(brief=brief, by=membership)

@@ -117,3 +117,31 @@ class Risk(TenantModel):
 
     def __str__(self) -> str:
         return f"{self.client} — {self.description[:60]}"
+
+
+class ClientBrief(TenantModel):
+    """One page per client for the next person: a short human-written summary
+    of the current state (environment, preferences, escalation rules), with
+    who last reviewed it and when. Writing it is reviewing it; a brief never
+    reviewed, or reviewed more than ``STALE_AFTER_DAYS`` ago, is stale."""
+
+    STALE_AFTER_DAYS = 30
+
+    client = models.OneToOneField(Client, on_delete=models.PROTECT, related_name="brief")
+    summary = models.TextField(
+        help_text="Current state, environment, preferences and escalation rules, in words."
+    )
+    reviewed_by = models.ForeignKey(
+        Membership, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    reviewed_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["client__name", "pk"]
+        indexes = [
+            models.Index(fields=["organization", "reviewed_at"], name="client_brief_org_reviewed"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Brief of {self.client}"

@@ -3,7 +3,7 @@
 import datetime
 
 from tests.isolation_types import Route, collection, obj
-from transitions.models import RecurringOccurrence, RecurringTask, Risk
+from transitions.models import ClientBrief, RecurringOccurrence, RecurringTask, Risk
 
 ROUTES: dict[str, Route] = {
     "api:recurring-task-list": collection(),
@@ -12,6 +12,19 @@ ROUTES: dict[str, Route] = {
     "api:recurring-occurrence-detail": obj(pk="recurring_occurrence"),
     "api:risk-list": collection(),
     "api:risk-detail": obj(pk="risk"),
+    "api:client-brief-list": collection(),
+    "api:client-brief-detail": obj(pk="client_brief"),
+    "api:client-brief-reviewed": obj(pk="client_brief"),
+    "transitions:client_brief": obj(pk="client"),
+    "transitions:client_brief_edit": obj(pk="client"),
+    "transitions:client_brief_reviewed": obj(pk="client"),
+    "transitions:work_list": collection(),
+    "transitions:recurring_task_create": collection(),
+    "transitions:recurring_task_edit": obj(pk="recurring_task"),
+    "transitions:recurring_task_deactivate": obj(pk="recurring_task"),
+    "transitions:risk_create": collection(),
+    "transitions:risk_edit": obj(pk="risk"),
+    "transitions:risk_close": obj(pk="risk"),
 }
 
 
@@ -43,7 +56,15 @@ def build(organization, tag: str, world: dict) -> dict:
         owner=world["membership"],
         next_action=f"Restore drill {tag}",
     )
+    client_brief = ClientBrief.objects.create(
+        organization=organization,
+        client=world["client"],
+        summary=f"Escalate to the CTO {tag}",
+        reviewed_by=world["membership"],
+        reviewed_at=datetime.datetime(2026, 11, 1, tzinfo=datetime.UTC),
+    )
     return {
+        "client_brief": client_brief,
         "recurring_task": recurring_task,
         "recurring_occurrence": occurrence,
         "risk": risk,

@@ -7,7 +7,7 @@ from clients.models import Client, RequestType
 from msops.tenancy.api.filters import TenantFilterSet, TenantIdFilter
 from msops.tenancy.models import Membership
 
-from ..models import RecurringOccurrence, RecurringTask, Risk
+from ..models import ClientBrief, RecurringOccurrence, RecurringTask, Risk
 
 
 class RecurringTaskFilter(TenantFilterSet):
@@ -39,3 +39,11 @@ class RiskFilter(TenantFilterSet):
     class Meta:
         model = Risk
         fields = ["client", "owner", "status", "severity"]
+
+
+class ClientBriefFilter(TenantFilterSet):
+    client = TenantIdFilter(Client)
+
+    class Meta:
+        model = ClientBrief
+        fields = ["client"]

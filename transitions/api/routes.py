@@ -11,3 +11,4 @@ def register(router) -> None:
         basename="recurring-occurrence",
     )
     router.register("risks", views.RiskViewSet, basename="risk")
+    router.register("client-briefs", views.ClientBriefViewSet, basename="client-brief")

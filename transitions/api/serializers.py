@@ -7,8 +7,10 @@ from clients.models import Client, RequestType
 from msops.display import member_name
 from msops.tenancy.api.mixins import TenantPrimaryKeyRelatedField
 from msops.tenancy.models import Membership
+from msops.timezones import organization_today
 
-from ..models import RecurringOccurrence, RecurringTask, Risk
+from ..briefs import client_brief_is_stale
+from ..models import ClientBrief, RecurringOccurrence, RecurringTask, Risk
 
 
 class RecurringTaskSerializer(serializers.ModelSerializer):
@@ -106,3 +108,41 @@ class RiskSerializer(serializers.ModelSerializer):
 
     def get_owner_name(self, obj: Risk) -> str:
         return member_name(obj.owner) or ""
+
+
+class ClientBriefSerializer(serializers.ModelSerializer):
+    """A client's brief: the summary is written by admins and account managers
+    (writing it is reviewing it); ``stale``: never reviewed, or not for more
+    than 30 days."""
+
+    client_name = serializers.CharField(source="client.name", read_only=True)
+    reviewed_by = serializers.PrimaryKeyRelatedField(read_only=True, allow_null=True)
+    reviewed_by_name = serializers.SerializerMethodField()
+    stale = serializers.SerializerMethodField()
+
+    class Meta:
+        model = ClientBrief
+        fields = [
+            "id",
+            "client",
+            "client_name",
+            "summary",
+            "reviewed_by",
+            "reviewed_by_name",
+            "reviewed_at",
+            "stale",
+            "updated_at",
+        ]
+        read_only_fields = ["id", "client", "reviewed_by", "reviewed_at", "updated_at"]
+        extra_kwargs = {
+            "summary": {
+                "help_text": "Current state, environment, preferences and escalation rules; "
+                "not empty. Saving it records you as its reviewer.",
+            },
+        }
+
+    def get_reviewed_by_name(self, obj: ClientBrief) -> str | None:
+        return member_name(obj.reviewed_by)
+
+    def get_stale(self, obj: ClientBrief) -> bool:
+        return client_brief_is_stale(brief=obj, today=organization_today(obj.organization))

@@ -7,12 +7,21 @@ Recurring tasks and risks are not deleted: a task is deactivated
 (``active: false``) and a risk closed (``status: closed``), so what the next
 person needs to know stays on record."""
 
+from drf_spectacular.utils import extend_schema
+from rest_framework import mixins, viewsets
+from rest_framework.decorators import action
+from rest_framework.response import Response
+
 from msops.tenancy.api.filters import SEARCHABLE_FILTER_BACKENDS
-from msops.tenancy.api.mixins import ReadOnlyTenantViewSet, ServiceModelViewSet
+from msops.tenancy.api.mixins import (
+    ReadOnlyTenantViewSet,
+    ServiceModelViewSet,
+    TenantViewSetMixin,
+)
 from msops.tenancy.roles import MANAGERS
 
-from .. import selectors, services
-from ..models import RecurringOccurrence, RecurringTask, Risk
+from .. import briefs, selectors, services
+from ..models import ClientBrief, RecurringOccurrence, RecurringTask, Risk
 from . import filters, serializers
 
 
@@ -80,3 +89,44 @@ class RiskViewSet(_ServiceViewSet):
 
     def update_object(self, instance, data):
         return services.risk_update(risk=instance, data=data)
+
+
+class ClientBriefViewSet(
+    TenantViewSetMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.UpdateModelMixin,
+    viewsets.GenericViewSet,
+):
+    """Client briefs: the human-written current state of a client, who last
+    reviewed it and when, and whether it is stale (never reviewed, or not for
+    more than 30 days). Everyone reads; admins and account managers change the
+    summary (which records them as its reviewer) or mark it reviewed. A brief
+    is created by writing its client's summary on the brief page."""
+
+    queryset = ClientBrief.objects.none()
+    serializer_class = serializers.ClientBriefSerializer
+    filterset_class = filters.ClientBriefFilter
+    ordering_fields = ["reviewed_at", "updated_at"]
+    write_roles = MANAGERS
+
+    def get_tenant_queryset(self, organization):
+        return briefs.client_brief_list(organization=organization)
+
+    def perform_update(self, serializer) -> None:
+        brief = serializer.instance
+        if "summary" in serializer.validated_data:
+            briefs.client_brief_update(
+                client=brief.client,
+                summary=serializer.validated_data["summary"],
+                by=self.request.membership,
+            )
+        serializer.instance = self.get_queryset().get(pk=brief.pk)
+
+    @extend_schema(request=None, responses=serializers.ClientBriefSerializer)
+    @action(detail=True, methods=["post"])
+    def reviewed(self, request, pk=None):
+        """Mark the brief reviewed now by you: it still holds."""
+        brief = briefs.client_brief_mark_reviewed(brief=self.get_object(), by=request.membership)
+        brief = self.get_queryset().get(pk=brief.pk)
+        return Response(self.get_serializer(brief).data)
