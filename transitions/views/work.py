@@ -56,6 +56,37 @@ def work_list_view(request: HttpRequest, org: str) -> HttpResponse:
     )
 
 
+# --- the form and button pattern every write here shares --------------------------
+def _form_page(
+    request, org: str, *, form, write, done: str, template: str, context: dict, instance=None
+):
+    """GET: the form. POST: write through the service (a refusal lands on the
+    form's fields, nothing saved) and back to the list with ``done``."""
+    if request.method == "POST" and form.is_valid():
+        try:
+            write(form.cleaned_data)
+        except ValidationError as error:
+            add_service_errors(form, error)
+            if instance is not None:
+                instance.refresh_from_db()  # the page title shows what is saved
+        else:
+            messages.success(request, done)
+            return redirect(_work_list_url(org))
+    context = {**context, "form": form, "cancel_url": _work_list_url(org)}
+    return render_local(request, template, context)
+
+
+def _button(request, org: str, *, write, done: str) -> HttpResponse:
+    """A one-click write (deactivate, close): its refusal or ``done`` as a message."""
+    try:
+        write()
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.success(request, done)
+    return redirect(_work_list_url(org))
+
+
 # --- recurring tasks -------------------------------------------------------------
 def _recurring_task_or_404(request: HttpRequest, pk: int) -> RecurringTask:
     task = recurring_task_list(organization=request.organization).filter(pk=pk).first()
@@ -68,25 +99,18 @@ def _recurring_task_or_404(request: HttpRequest, pk: int) -> RecurringTask:
 def recurring_task_create_view(request: HttpRequest, org: str) -> HttpResponse:
     require_role(request, *MANAGERS)
     form = RecurringTaskForm(request.POST or None, organization=request.organization)
-    if request.method == "POST" and form.is_valid():
-        try:
-            task = recurring_task_create(organization=request.organization, **form.cleaned_data)
-        except ValidationError as error:
-            add_service_errors(form, error)
-        else:
-            messages.success(request, f"Recurring task “{task.title}” created.")
-            return redirect(_work_list_url(org))
-    return render_local(
-        request,
-        "transitions/recurring_task_form.html",
-        {
+    title = form.data.get("title", "").strip() if form.is_bound else ""
+    return _form_page(
+        request, org, form=form,
+        write=lambda data: recurring_task_create(organization=request.organization, **data),
+        done=f"Recurring task “{title}” created.",
+        template="transitions/recurring_task_form.html",
+        context={
             "title": "New recurring task",
-            "form": form,
             "action": reverse("transitions:recurring_task_create", kwargs={"org": org}),
-            "cancel_url": _work_list_url(org),
             "submit_label": "Create recurring task",
         },
-    )
+    )  # fmt: skip
 
 
 @require_http_methods(["GET", "POST"])
@@ -96,27 +120,18 @@ def recurring_task_edit_view(request: HttpRequest, org: str, pk: int) -> HttpRes
     form = RecurringTaskForm(
         request.POST or None, organization=request.organization, recurring_task=task
     )
-    if request.method == "POST" and form.is_valid():
-        try:
-            recurring_task_update(recurring_task=task, data=form.cleaned_data)
-        except ValidationError as error:
-            add_service_errors(form, error)
-            task.refresh_from_db()  # the page title shows the saved task
-        else:
-            messages.success(request, f"Recurring task “{task.title}” saved.")
-            return redirect(_work_list_url(org))
-    return render_local(
-        request,
-        "transitions/recurring_task_form.html",
-        {
+    return _form_page(
+        request, org, form=form, instance=task,
+        write=lambda data: recurring_task_update(recurring_task=task, data=data),
+        done=f"Recurring task “{task.title}” saved.",
+        template="transitions/recurring_task_form.html",
+        context={
             "title": f"Edit {task.title}",
             "subtitle": task.client.name,
-            "form": form,
             "action": reverse("transitions:recurring_task_edit", kwargs={"org": org, "pk": pk}),
-            "cancel_url": _work_list_url(org),
             "submit_label": "Save recurring task",
         },
-    )
+    )  # fmt: skip
 
 
 @require_POST
@@ -124,13 +139,10 @@ def recurring_task_deactivate_view(request: HttpRequest, org: str, pk: int) -> H
     """Stop opening tickets for the task; its past occurrences stay."""
     require_role(request, *MANAGERS)
     task = _recurring_task_or_404(request, pk)
-    try:
-        recurring_task_deactivate(recurring_task=task)
-    except ValidationError as error:
-        messages.error(request, " ".join(error.messages))
-    else:
-        messages.success(request, f"Recurring task “{task.title}” deactivated.")
-    return redirect(_work_list_url(org))
+    return _button(
+        request, org, write=lambda: recurring_task_deactivate(recurring_task=task),
+        done=f"Recurring task “{task.title}” deactivated.",
+    )  # fmt: skip
 
 
 # --- risks -----------------------------------------------------------------------
@@ -145,25 +157,18 @@ def _risk_or_404(request: HttpRequest, pk: int) -> Risk:
 def risk_create_view(request: HttpRequest, org: str) -> HttpResponse:
     require_role(request, *MANAGERS)
     form = RiskForm(request.POST or None, organization=request.organization)
-    if request.method == "POST" and form.is_valid():
-        try:
-            risk = risk_create(organization=request.organization, **form.cleaned_data)
-        except ValidationError as error:
-            add_service_errors(form, error)
-        else:
-            messages.success(request, f"Risk for {risk.client.name} recorded.")
-            return redirect(_work_list_url(org))
-    return render_local(
-        request,
-        "transitions/risk_form.html",
-        {
+    client = form.cleaned_data.get("client") if form.is_bound and form.is_valid() else None
+    return _form_page(
+        request, org, form=form,
+        write=lambda data: risk_create(organization=request.organization, **data),
+        done=f"Risk for {client.name if client else 'the client'} recorded.",
+        template="transitions/risk_form.html",
+        context={
             "title": "New risk",
-            "form": form,
             "action": reverse("transitions:risk_create", kwargs={"org": org}),
-            "cancel_url": _work_list_url(org),
             "submit_label": "Record risk",
         },
-    )
+    )  # fmt: skip
 
 
 @require_http_methods(["GET", "POST"])
@@ -171,35 +176,24 @@ def risk_edit_view(request: HttpRequest, org: str, pk: int) -> HttpResponse:
     require_role(request, *MANAGERS)
     risk = _risk_or_404(request, pk)
     form = RiskForm(request.POST or None, organization=request.organization, risk=risk)
-    if request.method == "POST" and form.is_valid():
-        try:
-            risk_update(risk=risk, data=form.cleaned_data)
-        except ValidationError as error:
-            add_service_errors(form, error)
-        else:
-            messages.success(request, f"Risk for {risk.client.name} saved.")
-            return redirect(_work_list_url(org))
-    return render_local(
-        request,
-        "transitions/risk_form.html",
-        {
+    return _form_page(
+        request, org, form=form,
+        write=lambda data: risk_update(risk=risk, data=data),
+        done=f"Risk for {risk.client.name} saved.",
+        template="transitions/risk_form.html",
+        context={
             "title": f"Edit a risk of {risk.client.name}",
-            "form": form,
             "action": reverse("transitions:risk_edit", kwargs={"org": org, "pk": pk}),
-            "cancel_url": _work_list_url(org),
             "submit_label": "Save risk",
         },
-    )
+    )  # fmt: skip
 
 
 @require_POST
 def risk_close_view(request: HttpRequest, org: str, pk: int) -> HttpResponse:
     require_role(request, *MANAGERS)
     risk = _risk_or_404(request, pk)
-    try:
-        risk_close(risk=risk)
-    except ValidationError as error:
-        messages.error(request, " ".join(error.messages))
-    else:
-        messages.success(request, f"Risk for {risk.client.name} closed.")
-    return redirect(_work_list_url(org))
+    return _button(
+        request, org, write=lambda: risk_close(risk=risk),
+        done=f"Risk for {risk.client.name} closed.",
+    )  # fmt: skip
