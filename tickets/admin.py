@@ -103,6 +103,8 @@ class TicketAdmin(ServiceAdminMixin, TenantAdmin):
         "resolved_at",
         "classification",
         "logged_minutes",
+        "reopen_count",
+        "last_reopened_at",
         "version",
         "updated_at",
     ]
@@ -115,12 +117,13 @@ class TicketAdmin(ServiceAdminMixin, TenantAdmin):
         "assignee",
         "title",
         "description",
+        "resolution_note",
         "request_type",
     ]
 
     def get_readonly_fields(self, request, obj=None):
         if obj is None:
-            return [*self.always_read_only, "status", "phase"]
+            return [*self.always_read_only, "status", "phase", "resolution_note"]
         return [*self.always_read_only, *self.fixed_after_opening]
 
     def save_model(self, request, obj, form, change):

@@ -126,6 +126,12 @@ class TicketUpdateForm(forms.Form):
         label="Request type",
         help_text="Correcting it asks the billing question again under its rule.",
     )
+    # No max_length here: the length is the service's rule, so its message shows.
+    resolution_note = forms.CharField(
+        required=False,
+        label="Resolution note — what was done, for the next person",
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
     version = forms.IntegerField(widget=forms.HiddenInput)
 
     def __init__(self, *args, organization, **kwargs):
@@ -141,6 +147,8 @@ class TicketUpdateForm(forms.Form):
         cleaned = super().clean()
         if cleaned.get("request_type") is None:
             cleaned.pop("request_type", None)  # not sent: unchanged
+        if "resolution_note" not in self.data:
+            cleaned.pop("resolution_note", None)  # not sent: kept, not erased
         return cleaned
 
     @classmethod
@@ -153,6 +161,7 @@ class TicketUpdateForm(forms.Form):
                 "phase": ticket.phase,
                 "assignee": ticket.assignee_id,
                 "request_type": ticket.request_type_id,
+                "resolution_note": ticket.resolution_note,
                 "version": ticket.version,
             },
         )

@@ -63,6 +63,13 @@ class Ticket(TenantModel):
     resolution_due = models.DateTimeField(null=True, blank=True)
     first_responded_at = models.DateTimeField(null=True, blank=True)
     resolved_at = models.DateTimeField(null=True, blank=True)
+    resolution_note = models.TextField(
+        blank=True, help_text="What was done, for the next person: written when resolving."
+    )
+    reopen_count = models.PositiveIntegerField(
+        default=0, help_text="How often the ticket went from resolved or closed back to open."
+    )
+    last_reopened_at = models.DateTimeField(null=True, blank=True)
     classification = models.CharField(
         max_length=15,
         choices=Classification.choices,

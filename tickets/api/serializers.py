@@ -12,6 +12,7 @@ from msops.tenancy.models import Membership
 
 from ..models import BillingMoment, Classification, Ticket, TimeEntry
 from ..services import MAX_MINUTES_PER_ENTRY
+from ..services.tickets import RESOLUTION_NOTE_MAX
 
 
 class TicketSerializer(serializers.ModelSerializer):
@@ -19,8 +20,10 @@ class TicketSerializer(serializers.ModelSerializer):
     number, contract and SLA dues are set by the service. Changing (PUT/PATCH)
     needs the ``version`` you read — a stale one is a 409 with the current
     ticket — and may touch title, description, status, priority, phase,
-    assignee and request type (a corrected request type asks the ticket's
-    billing question again); client, source and opening time stay as opened."""
+    assignee, request type and resolution note (a corrected request type asks
+    the ticket's billing question again); client, source and opening time stay
+    as opened. Moving a resolved or closed ticket back to an open status counts
+    in ``reopen_count`` and sets ``last_reopened_at``."""
 
     FIXED_AFTER_OPENING = ("client", "source", "opened_at")
     SET_AFTER_OPENING = ("status", "phase")
@@ -44,6 +47,13 @@ class TicketSerializer(serializers.ModelSerializer):
         choices=Classification.choices,
         read_only=True,
         help_text="The latest billing decision's classification (null: not decided yet).",
+    )
+    resolution_note = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        max_length=RESOLUTION_NOTE_MAX,
+        help_text="What was done, for the next person: written when resolving. "
+        "Set it after opening.",
     )
 
     class Meta:
@@ -69,6 +79,9 @@ class TicketSerializer(serializers.ModelSerializer):
             "resolution_due",
             "first_responded_at",
             "resolved_at",
+            "resolution_note",
+            "reopen_count",
+            "last_reopened_at",
             "classification",
             "logged_minutes",
             "version",
@@ -83,6 +96,8 @@ class TicketSerializer(serializers.ModelSerializer):
             "resolution_due",
             "first_responded_at",
             "resolved_at",
+            "reopen_count",
+            "last_reopened_at",
             "classification",
             "logged_minutes",
             "updated_at",
@@ -95,6 +110,10 @@ class TicketSerializer(serializers.ModelSerializer):
                 default = Ticket._meta.get_field(field).default
                 if attrs.pop(field, default) != default:
                     errors[field] = f"A ticket opens as “{default}”; change it after opening."
+            if attrs.pop("resolution_note", ""):
+                errors["resolution_note"] = (
+                    "A ticket opens unresolved: write the resolution note when resolving it."
+                )
             attrs.pop("version", None)
         else:
             if "version" not in attrs:

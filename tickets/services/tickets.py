@@ -17,8 +17,20 @@ from ..selectors import ticket_rule
 from ._common import belongs, check_assignee, check_choice
 
 TICKET_UPDATABLE = frozenset(
-    {"status", "priority", "assignee", "title", "description", "phase", "request_type"}
+    {
+        "status",
+        "priority",
+        "assignee",
+        "title",
+        "description",
+        "phase",
+        "request_type",
+        "resolution_note",
+    }
 )
+# Long enough for a real write-up, short enough to stay one page of the brief.
+RESOLUTION_NOTE_MAX = 10_000
+DONE_STATUSES = (Ticket.Status.RESOLVED, Ticket.Status.CLOSED)
 
 
 class TicketConflict(Exception):
@@ -193,12 +205,17 @@ def _recurring_issue(*, ticket: Ticket, organization: Organization, opened_by) -
 
 
 def ticket_update(*, ticket: Ticket, actor: Membership | None, version: int, **changes) -> Ticket:
-    """Change status, priority, assignee, title, description or phase, if the
-    caller saw the current ``version``; otherwise :class:`TicketConflict`.
+    """Change status, priority, assignee, title, description, phase, request
+    type or resolution note, if the caller saw the current ``version``;
+    otherwise :class:`TicketConflict`.
 
-    Resolving (or closing) sets ``resolved_at``; reopening clears it. Leaving
-    “new” for the first time records the first response. A priority change
-    recomputes the SLA dues; moving to implementation raises a billing moment."""
+    Resolving (or closing) sets ``resolved_at``; reopening — resolved or
+    closed back to an open status — clears it, counts the reopen and records
+    when, so the client brief can show tickets that came back. Resolving
+    without a resolution note is allowed: the missing note is a signal of
+    undocumented context, not a refusal. Leaving “new” for the first time
+    records the first response. A priority change recomputes the SLA dues;
+    moving to implementation raises a billing moment."""
     unknown = set(changes) - TICKET_UPDATABLE
     if unknown:
         raise TypeError(f"ticket_update cannot change {sorted(unknown)}")
@@ -228,6 +245,16 @@ def ticket_update(*, ticket: Ticket, actor: Membership | None, version: int, **c
             errors["title"] = "Keep the title under 200 characters."
     if "description" in changes:
         changes["description"] = changes["description"] or ""
+    if "resolution_note" in changes:
+        note = changes["resolution_note"]
+        if note is not None and not isinstance(note, str):
+            errors["resolution_note"] = "Write the resolution note in words."
+        else:
+            changes["resolution_note"] = (note or "").strip()
+            if len(changes["resolution_note"]) > RESOLUTION_NOTE_MAX:
+                errors["resolution_note"] = (
+                    f"Keep the resolution note within {RESOLUTION_NOTE_MAX:,} characters."
+                )
     if "request_type" in changes:
         request_type = changes["request_type"]
         stored_type = Ticket.objects.filter(organization=org_id, pk=ticket.pk).values_list(
@@ -260,11 +287,16 @@ def ticket_update(*, ticket: Ticket, actor: Membership | None, version: int, **c
         if "request_type" in fields:
             fields["request_type_id"] = fields.pop("request_type").pk
         status = changes.get("status", current.status)
-        if status in (Ticket.Status.RESOLVED, Ticket.Status.CLOSED):
+        if status in DONE_STATUSES:
             if current.resolved_at is None:
                 fields["resolved_at"] = now
-        elif current.resolved_at is not None:
-            fields["resolved_at"] = None  # reopened
+        else:
+            if current.resolved_at is not None:
+                fields["resolved_at"] = None  # reopened
+            if current.status in DONE_STATUSES:
+                # Counted by the database in the UPDATE, not from the count read above.
+                fields["reopen_count"] = F("reopen_count") + 1
+                fields["last_reopened_at"] = now
         if (
             status != Ticket.Status.NEW
             and current.status == Ticket.Status.NEW
