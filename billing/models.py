@@ -291,6 +291,7 @@ class ExceptionFlag(TenantModel):
         LATE_ENTRY = "late_entry", "Time entered long after the work"
         CATCH_ALL = "catch_all", "Work under a catch-all request type"
         OUTSIDE_CONTRACT = "outside_contract", "Work outside any contract"
+        RECURRING_OVERDUE = "recurring_overdue", "Recurring task not done by its due date"
 
     class Status(models.TextChoices):
         OPEN = "open", "Open"
@@ -364,6 +365,8 @@ class ReviewItem(TenantModel):
         CATCH_ALL_USE = "catch_all_use", "Heavy use of catch-all request types"
         MISSING_BILLING_NOTES = "missing_billing_notes", "Client without billing notes"
         SENT_BACK = "sent_back", "Sent back by finance"
+        STALE_BRIEF = "stale_brief", "Client brief not reviewed in 30 days"
+        ORPHANED_ITEM = "orphaned_item", "Open item without an owner"
 
     class Status(models.TextChoices):
         OPEN = "open", "Open"

@@ -314,6 +314,7 @@ SPECTACULAR_SETTINGS = {
         "BillingStatusEnum": "tickets.models.TimeEntry.BillingStatus",
         "WaitsOnEnum": "billing.models.EntryPortion.WaitsOn",
         "ContractKindEnum": "clients.models.Contract.Kind",
+        "HandoffStatusEnum": "transitions.models.Handoff.Status",
     },
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
 }

@@ -39,6 +39,7 @@ ID_FIELDS: dict[str, type[Model]] = {
     "assignee": Membership,
     "person": Membership,
     "owner": Membership,
+    "new_owner": Membership,
     "decided_by": Membership,
     "flag": ExceptionFlag,
     "queue": ReviewQueue,

@@ -214,3 +214,90 @@ def test_a_real_worker_runs_a_task_sent_with_delay_on_the_filesystem_broker(embe
         wait_for(fanned_out, timeout=60, what="both per-organization tasks", log=log_path)
     finally:
         stop(worker)
+
+
+TRANSITIONS_SNAPSHOT = """
+import json
+from django.utils import timezone
+from django_scopes import scopes_disabled
+from clients.models import Client
+from msops.tenancy.models import Organization
+from msops.timezones import organization_today
+from tickets.models import Ticket
+from transitions.briefs import client_brief_is_stale
+from transitions.models import ClientBrief, RecurringTask, Risk
+
+with scopes_disabled():
+    org = Organization.objects.get(slug="northwind")
+    today = organization_today(org)
+    briefs = {b.client.name: b for b in ClientBrief.objects.filter(organization=org)}
+    done = Ticket.objects.filter(organization=org, status__in=["resolved", "closed"])
+    print("SNAPSHOT", json.dumps({
+        "briefs": {
+            client.name: None if client.name not in briefs else {
+                "stale": client_brief_is_stale(brief=briefs[client.name], today=today),
+                "lines": len(briefs[client.name].summary.splitlines()),
+                "reviewed_by": briefs[client.name].reviewed_by.user.username,
+            }
+            for client in Client.objects.filter(organization=org, status="active")
+        },
+        "tasks": sorted(
+            (t.owner.user.username, t.cadence, bool(t.known_exceptions.strip()))
+            for t in RecurringTask.objects.filter(organization=org)
+        ),
+        "risks": sorted(
+            (r.owner.user.username, r.severity) for r in Risk.objects.filter(organization=org)
+        ),
+        "notes": done.exclude(resolution_note="").count(),
+        "without_notes": done.filter(resolution_note="").count(),
+        "reopened": [
+            (t.reopen_count, (timezone.now() - t.last_reopened_at).days)
+            for t in Ticket.objects.filter(organization=org, reopen_count__gt=0)
+        ],
+        "tickets": Ticket.objects.filter(organization=org).count(),
+    }))
+"""
+
+
+def _transitions_snapshot(embedded) -> dict:
+    import json
+
+    result = subprocess.run(
+        [sys.executable, MANAGE, "shell", "-c", TRANSITIONS_SNAPSHOT],
+        cwd=embedded["var_dir"],
+        env=embedded["env"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    return json.loads(re.search(r"^SNAPSHOT (.*)$", result.stdout, re.M)[1])
+
+
+def test_the_demo_practice_has_its_transition_layer_and_a_second_seed_adds_nothing(embedded):
+    snapshot = _transitions_snapshot(embedded)
+
+    briefs = snapshot["briefs"]
+    assert briefs["Acme Logistics"]["stale"] is False
+    assert briefs["Brightside Dental"]["stale"] is True  # reviewed 45 days ago
+    assert briefs["Cobalt Architects"] is None  # an active client with no brief yet
+    assert all(3 <= brief["lines"] <= 6 for brief in briefs.values() if brief)
+    assert 3 <= len(snapshot["tasks"]) <= 5
+    assert {owner for owner, _, _ in snapshot["tasks"]} == {"dev", "dev2"}
+    assert all(has_exceptions for _, _, has_exceptions in snapshot["tasks"])
+    assert 3 <= len(snapshot["risks"]) <= 4
+    assert {severity for _, severity in snapshot["risks"]} == {"low", "medium", "high"}
+    assert {owner for owner, _ in snapshot["risks"]} <= {"dev", "dev2", "am"}
+    assert snapshot["notes"] > 10 and snapshot["without_notes"] == 2
+    assert snapshot["reopened"] == [[1, 0]]
+
+    result = subprocess.run(
+        [sys.executable, MANAGE, "seed_demo"],
+        cwd=embedded["var_dir"],
+        env=embedded["env"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    assert _transitions_snapshot(embedded) == snapshot

@@ -17,7 +17,7 @@ from msops.tenancy.models import Membership
 from msops.tenancy.scoping import activate_organization
 
 from .briefs import client_brief_mark_reviewed
-from .models import ClientBrief, RecurringOccurrence, RecurringTask, Risk
+from .models import ClientBrief, Handoff, HandoffItem, RecurringOccurrence, RecurringTask, Risk
 from .services import (
     RECURRING_TASK_FIELDS,
     RISK_FIELDS,
@@ -200,3 +200,46 @@ class ClientBriefAdmin(TenantAdmin):
                     )
                     continue
                 client_brief_mark_reviewed(brief=brief, by=membership)
+
+
+class HandoffItemInline(admin.TabularInline):
+    model = HandoffItem
+    extra = 0
+    can_delete = False
+    fields = ["kind", "label", "client", "new_owner", "acknowledged_at", "status", "transferred_at"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(Handoff)
+class HandoffAdmin(TenantAdmin):
+    """Run on the handoff pages (every line through the handoff services and
+    each item's own): viewable here with their lines, never edited."""
+
+    list_display = ["person", "organization", "status", "all_clients", "started_at", "completed_at"]
+    list_filter = ["status"]
+    list_select_related = ["organization", "person__user"]
+    search_fields = ["person__user__username", "note"]
+    readonly_fields = [
+        "organization",
+        "person",
+        "all_clients",
+        "note",
+        "status",
+        "started_by",
+        "started_at",
+        "completed_by",
+        "completed_at",
+    ]
+    inlines = [HandoffItemInline]
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return request.method in ("GET", "HEAD") and super().has_view_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False

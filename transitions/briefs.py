@@ -8,8 +8,11 @@ assembles every section from live data with a fixed number of queries.
 The billing treatment of a recurring task and the billing rules are the scope
 rules in force today (:mod:`clients.rules` and the set-based
 :func:`clients.selectors.scope_rules_in_force_on`), in the same plain words
-the client page uses. Tickets record no reopen events (reopening only clears
-``resolved_at``), so "tickets reopened" is not a section.
+the client page uses. Repeating patterns are request types that keep coming
+back and tickets reopened: a ticket counts its reopens (``reopen_count``) and
+keeps when it was last reopened (``last_reopened_at``, set by
+:func:`tickets.services.ticket_update`), so the brief lists the tickets last
+reopened within ``RECENT_DAYS`` — one query, newest first.
 """
 
 import datetime
@@ -33,6 +36,7 @@ from clients.selectors import (
     scope_rule_list,
     scope_rules_in_force_on,
 )
+from msops.display import member_name
 from msops.tenancy.models import Membership, Organization
 from msops.timezones import organization_today
 from tickets.models import Ticket
@@ -42,8 +46,15 @@ from .models import ClientBrief, RecurringTask, Risk
 from .selectors import recurring_task_list, risk_list
 
 SUMMARY_MAX = 10_000
+# The clients that need a current brief: every client not ended (offboarding
+# too: its account still changes hands). The review's stale-brief items and
+# the transition health page read the same set.
+BRIEFED_CLIENT_STATUSES = tuple(
+    status for status in Client.Status.values if status != Client.Status.ENDED
+)
 RECENT_DAYS = 90  # the window of recent decisions and repeating patterns
 RECENT_DECISIONS_MAX = 20
+RECENT_REOPENED_MAX = 20
 REPEATING_MIN_TICKETS = 3
 
 
@@ -124,6 +135,32 @@ class RepeatingRequestType:
 
 
 @dataclass(frozen=True)
+class FlagGroup:
+    kind: str
+    flags: list[ExceptionFlag]
+    TICKETS_SHOWN = 5
+
+    @property
+    def label(self) -> str:
+        return ExceptionFlag.Kind(self.kind).label
+
+    @property
+    def ticket_numbers(self) -> list[int]:
+        """The tickets of the first few flags (newest first)."""
+        numbers = [f.ticket.number for f in self.flags if f.ticket_id is not None]
+        return list(dict.fromkeys(numbers))[: self.TICKETS_SHOWN]
+
+    @property
+    def more(self) -> int:
+        return len(self.flags) - len(self.ticket_numbers)
+
+    @property
+    def owners(self) -> list[str]:
+        """Who works them (no one: the account manager stands in)."""
+        return sorted({member_name(f.owner) for f in self.flags if f.owner_id is not None})
+
+
+@dataclass(frozen=True)
 class ClientBriefPage:
     client: Client
     today: datetime.date
@@ -140,10 +177,24 @@ class ClientBriefPage:
     open_flags: list[ExceptionFlag]
     risks: list[Risk]  # not closed
     repeating: list[RepeatingRequestType] = field(default_factory=list)
+    # Last reopened within RECENT_DAYS, newest first, at most RECENT_REOPENED_MAX.
+    reopened: list[Ticket] = field(default_factory=list)
 
     @property
     def open_item_count(self) -> int:
         return len(self.open_tickets) + len(self.open_scope_checks) + len(self.open_flags)
+
+    @property
+    def flag_groups(self) -> list["FlagGroup"]:
+        """The open flags by kind, most first: a brief says what kind of
+        problem is open and how often, the flags page lists each one."""
+        groups: dict[str, list[ExceptionFlag]] = {}
+        for flag in self.open_flags:
+            groups.setdefault(flag.kind, []).append(flag)
+        return sorted(
+            (FlagGroup(kind, flags) for kind, flags in groups.items()),
+            key=lambda g: (-len(g.flags), g.label),
+        )
 
 
 def _no_contract_words(name: str, today: datetime.date) -> str:
@@ -239,4 +290,9 @@ def client_brief_page(*, client: Client, today: datetime.date | None = None) -> 
             RepeatingRequestType(name=row["request_type__name"], tickets=row["tickets"])
             for row in repeating
         ],
+        reopened=list(
+            Ticket.objects.filter(
+                organization=organization, client=client, last_reopened_at__gte=since
+            ).order_by("-last_reopened_at", "-pk")[:RECENT_REOPENED_MAX]
+        ),
     )

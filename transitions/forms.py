@@ -139,3 +139,48 @@ class RiskForm(forms.Form):
             "next_action": risk.next_action,
             "status": risk.status,
         }
+
+
+class ClientsChoiceField(forms.ModelMultipleChoiceField):
+    def label_from_instance(self, obj: Client) -> str:
+        return obj.name
+
+
+class HandoffStartForm(forms.Form):
+    """Whose items, for which clients (or all of them), and why."""
+
+    person = MemberChoiceField(
+        queryset=None, label="Hand over the items of", help_text="Someone leaving an account."
+    )
+    all_clients = forms.BooleanField(
+        required=False, label="All clients (and the items of no client)"
+    )
+    clients = ClientsChoiceField(
+        queryset=None,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="Or only these clients.",
+    )
+    note = forms.CharField(
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        max_length=5000,
+        help_text="Why, and anything the receivers should know.",
+    )
+
+    def __init__(self, *args, organization: Organization, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["person"].queryset = membership_list(organization=organization)
+        self.fields["clients"].queryset = client_list(organization=organization)
+
+
+class HandoffOwnerForm(forms.Form):
+    """The new owner of one line, or of every line without one."""
+
+    new_owner = MemberChoiceField(queryset=None, label="New owner")
+
+    def __init__(self, *args, organization: Organization, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["new_owner"].queryset = membership_list(organization=organization).filter(
+            user__is_active=True
+        )

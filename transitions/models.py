@@ -145,3 +145,127 @@ class ClientBrief(TenantModel):
 
     def __str__(self) -> str:
         return f"Brief of {self.client}"
+
+
+class ItemKind(models.TextChoices):
+    """The kinds of open item with a named owner (transitions/ownership.py)."""
+
+    CLIENT = "client", "Client account"
+    TICKET = "ticket", "Ticket"
+    RECURRING_TASK = "recurring_task", "Recurring task"
+    SCOPE_CHECK = "scope_check", "Scope check"
+    RISK = "risk", "Risk"
+    FLAG = "flag", "Exception flag"
+    REVIEW_ITEM = "review_item", "Review item"
+
+
+class Handoff(TenantModel):
+    """Handing what one person owns — for one client, several, or all of
+    them — to named colleagues. Every open item becomes a line that needs a
+    new owner and the receiver's acknowledgement; completing reassigns each
+    through its own service, and only when nothing is left without an owner."""
+
+    class Status(models.TextChoices):
+        OPEN = "open", "In progress"
+        COMPLETED = "completed", "Completed"
+        CANCELLED = "cancelled", "Cancelled"
+
+    person = models.ForeignKey(
+        Membership,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text="Whose items are handed over (someone leaving an account, or the practice).",
+    )
+    all_clients = models.BooleanField(
+        default=False, help_text="Every client, including items of no client."
+    )
+    note = models.TextField(blank=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
+    started_by = models.ForeignKey(Membership, on_delete=models.PROTECT, related_name="+")
+    started_at = models.DateTimeField(auto_now_add=True)
+    completed_by = models.ForeignKey(
+        Membership, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    completed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-started_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "person"],
+                condition=models.Q(status="open"),
+                name="handoff_one_open_per_person",
+            )
+        ]
+        indexes = [
+            models.Index(fields=["organization", "status"], name="handoff_org_status"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Handoff of {self.person} ({self.get_status_display().lower()})"
+
+    @property
+    def covered_clients(self) -> list:
+        """The chosen clients (prefetch ``client_links__client`` to read them in one query)."""
+        return [link.client for link in self.client_links.all()]
+
+
+class HandoffClient(TenantModel):
+    """A client a handoff covers (none, with ``all_clients``: every client)."""
+
+    handoff = models.ForeignKey(Handoff, on_delete=models.CASCADE, related_name="client_links")
+    client = models.ForeignKey(Client, on_delete=models.PROTECT, related_name="+")
+
+    class Meta:
+        ordering = ["client__name", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "handoff", "client"], name="handoff_client_once"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.client} in {self.handoff}"
+
+
+class HandoffItem(TenantModel):
+    """One open item of the handoff's person: the line of the checklist."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "To hand over"
+        TRANSFERRED = "transferred", "Handed over"
+        SETTLED = "settled", "Settled before the handoff"
+
+    handoff = models.ForeignKey(Handoff, on_delete=models.CASCADE, related_name="items")
+    kind = models.CharField(max_length=20, choices=ItemKind.choices)
+    object_id = models.PositiveBigIntegerField()
+    client = models.ForeignKey(
+        Client, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    label = models.CharField(max_length=300, help_text="What the item was when listed.")
+    new_owner = models.ForeignKey(
+        Membership, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    assigned_by = models.ForeignKey(
+        Membership, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    assigned_at = models.DateTimeField(null=True, blank=True)
+    acknowledged_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the new owner took it (cleared when it moves)."
+    )
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.PENDING)
+    transferred_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["handoff", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "handoff", "kind", "object_id"], name="handoff_item_once"
+            )
+        ]
+        indexes = [
+            models.Index(fields=["organization", "new_owner", "status"], name="handoff_item_owner"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()}: {self.label}"

@@ -2,11 +2,16 @@
 joined for the endpoint that uses them, so the number of queries does not
 grow with the number of rows."""
 
-from django.db.models import QuerySet
+import datetime
 
-from msops.tenancy.models import Organization
+from django.db.models import Exists, OuterRef, QuerySet
 
-from .models import RecurringOccurrence, RecurringTask, Risk
+from clients.models import Client
+from msops.tenancy.models import Membership, Organization, Role
+from msops.timezones import organization_today
+from tickets.models import Ticket, TimeEntry
+
+from .models import Handoff, HandoffItem, RecurringOccurrence, RecurringTask, Risk
 
 
 def recurring_task_list(*, organization: Organization) -> QuerySet[RecurringTask]:
@@ -31,3 +36,60 @@ def risk_list(*, organization: Organization) -> QuerySet[Risk]:
         .select_related("client", "owner__user")
         .order_by("client__name", "-created_at", "-pk")
     )
+
+
+# How far back logged time makes a client "theirs" for a developer.
+WORKED_FOR_DAYS = 90
+
+
+def clients_worked_for(*, organization: Organization, membership: Membership) -> QuerySet[Client]:
+    """The clients a member works for: an open ticket assigned to them, time
+    they logged in the last ``WORKED_FOR_DAYS`` days, a recurring task or
+    an open risk they own, or a handoff line given to them. Developers read
+    the briefs of these clients (account managers, admins and finance read
+    every brief)."""
+    since = organization_today(organization) - datetime.timedelta(days=WORKED_FOR_DAYS)
+    client = OuterRef("pk")
+    return Client.objects.filter(organization=organization).filter(
+        Exists(
+            Ticket.objects.filter(
+                organization=organization,
+                client=client,
+                assignee=membership,
+                status__in=Ticket.OPEN_STATUSES,
+            )
+        )
+        | Exists(
+            TimeEntry.objects.filter(
+                organization=organization,
+                ticket__client=client,
+                person=membership,
+                work_date__gte=since,
+            )
+        )
+        | Exists(
+            RecurringTask.objects.filter(
+                organization=organization, client=client, owner=membership, active=True
+            )
+        )
+        | Exists(
+            Risk.objects.filter(organization=organization, client=client, owner=membership).exclude(
+                status=Risk.Status.CLOSED
+            )
+        )
+        | Exists(
+            # A line given to them in a handoff still in progress (once it
+            # completes, the item itself is theirs).
+            HandoffItem.objects.filter(
+                organization=organization,
+                client=client,
+                new_owner=membership,
+                status=HandoffItem.Status.PENDING,
+                handoff__status=Handoff.Status.OPEN,
+            )
+        )
+    )
+
+
+def reads_every_brief(membership: Membership) -> bool:
+    return membership.role != Role.DEVELOPER

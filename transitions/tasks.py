@@ -6,12 +6,19 @@ from celery import shared_task
 from msops.tenancy.models import Organization
 from msops.tenancy.tasks import TenantTask, fan_out
 
+from .overdue import recurring_overdue_flags
 from .services import recurring_tasks_open_due
 
 
 @shared_task(base=TenantTask)
 def recurring_tasks_open_due_task(organization: Organization) -> int:
-    return recurring_tasks_open_due(organization=organization)
+    """Open the tickets of the occurrences due by today, then flag the
+    occurrences whose due date passed with their ticket still open (after
+    opening, so an occurrence this run caught up on late is flagged at once).
+    Returns how many tickets were opened."""
+    opened = recurring_tasks_open_due(organization=organization)
+    recurring_overdue_flags(organization=organization)
+    return opened
 
 
 @shared_task

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from .views import briefs, work
+from .views import briefs, handoffs, signals, work
 
 app_name = "transitions"
 
@@ -29,4 +29,29 @@ urlpatterns = [
     path("work/risks/new/", work.risk_create_view, name="risk_create"),
     path("work/risks/<int:pk>/edit/", work.risk_edit_view, name="risk_edit"),
     path("work/risks/<int:pk>/close/", work.risk_close_view, name="risk_close"),
+    # Handoffs (transitions/views/handoffs.py).
+    path("handoffs/", handoffs.handoff_list_view, name="handoff_list"),
+    path("handoffs/new/", handoffs.handoff_create_view, name="handoff_create"),
+    path("handoffs/<int:pk>/", handoffs.handoff_detail_view, name="handoff_detail"),
+    path(
+        "handoffs/<int:pk>/lines/<int:item>/assign/",
+        handoffs.handoff_item_assign_view,
+        name="handoff_item_assign",
+    ),
+    path(
+        "handoffs/<int:pk>/assign-all/", handoffs.handoff_assign_all_view, name="handoff_assign_all"
+    ),
+    path(
+        "handoffs/<int:pk>/acknowledge/",
+        handoffs.handoff_acknowledge_view,
+        name="handoff_acknowledge",
+    ),
+    path("handoffs/<int:pk>/relist/", handoffs.handoff_relist_view, name="handoff_relist"),
+    path("handoffs/<int:pk>/complete/", handoffs.handoff_complete_view, name="handoff_complete"),
+    path("handoffs/<int:pk>/cancel/", handoffs.handoff_cancel_view, name="handoff_cancel"),
+    path("handoffs/<int:pk>/document/", handoffs.handoff_document_view, name="handoff_document"),
+    path("handoffs/<int:pk>/document.md", handoffs.handoff_markdown_view, name="handoff_markdown"),
+    # Signals (transitions/views/signals.py).
+    path("context/", signals.undocumented_context_view, name="undocumented_context"),
+    path("health/", signals.transition_health_view, name="transition_health"),
 ]

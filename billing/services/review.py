@@ -10,6 +10,8 @@ billing/selectors/review.py.
 """
 
 import datetime
+import itertools
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -168,6 +170,25 @@ def _selects(organization: Organization, queue: ReviewQueue, now: datetime.datet
     )
 
 
+# What a review source yields: (kind, SELECT giving the ITEM_COLUMNS with the
+# subject key named ``subject_key``, its parameters), like ``_selects``.
+ReviewSelect = tuple[str, str, list]
+ReviewSource = Callable[[Organization, ReviewQueue, datetime.datetime], Iterable[ReviewSelect]]
+
+# Kinds of item built by the layers above billing (billing may not import
+# them): each registers its source once, from its AppConfig.ready(). The build
+# runs them after billing's own, one kind at a time, the same way.
+REVIEW_SOURCES: list[ReviewSource] = []
+
+
+def register_review_source(source: ReviewSource) -> ReviewSource:
+    """Add ``source`` to what every build of the weekly review reads (once,
+    however often it is registered). Returns it, so it can be a decorator."""
+    if source not in REVIEW_SOURCES:
+        REVIEW_SOURCES.append(source)
+    return source
+
+
 SETTLED_NOTE = "No longer open when the queue was rebuilt: settled elsewhere."
 
 
@@ -186,7 +207,11 @@ def review_queue_build(
         queue, fresh = ReviewQueue.objects.get_or_create(organization=organization, week_start=week)
         created = 0
         with connection.cursor() as cursor:
-            for kind, select, params in _selects(organization, queue, now):
+            sources = [_selects, *REVIEW_SOURCES]
+            selects = itertools.chain.from_iterable(
+                source(organization, queue, now) for source in sources
+            )
+            for kind, select, params in selects:
                 for sql, sql_params in _build_statements(
                     organization, queue, now, kind, select, params, rebuild=not fresh
                 ):

@@ -2,6 +2,7 @@ import datetime
 
 import pytest
 
+from billing.services import review as review_services
 from clients.models import Treatment
 from msops.tenancy.scoping import activate_organization
 from tests.factories import (
@@ -12,6 +13,13 @@ from tests.factories import (
     ScopeRuleFactory,
 )
 from tickets.services import ticket_open
+
+
+@pytest.fixture(autouse=True)
+def _billing_review_kinds_only(monkeypatch):
+    """Billing's tests count billing's own review kinds: the transitions
+    layer's (stale briefs, orphaned items) are tested in tests/transitions."""
+    monkeypatch.setattr(review_services, "REVIEW_SOURCES", [])
 
 
 @pytest.fixture

@@ -3,7 +3,16 @@
 import datetime
 
 from tests.isolation_types import Route, collection, obj
-from transitions.models import ClientBrief, RecurringOccurrence, RecurringTask, Risk
+from transitions.models import (
+    ClientBrief,
+    Handoff,
+    HandoffClient,
+    HandoffItem,
+    ItemKind,
+    RecurringOccurrence,
+    RecurringTask,
+    Risk,
+)
 
 ROUTES: dict[str, Route] = {
     "api:recurring-task-list": collection(),
@@ -25,6 +34,33 @@ ROUTES: dict[str, Route] = {
     "transitions:risk_create": collection(),
     "transitions:risk_edit": obj(pk="risk"),
     "transitions:risk_close": obj(pk="risk"),
+    # Signals (transitions/views/signals.py, transitions/api/signals.py).
+    "transitions:undocumented_context": collection(),
+    "transitions:transition_health": collection(),
+    "api:undocumented-context-list": collection(),
+    "api:transition-health-list": collection(),
+    # Handoffs.
+    "api:handoff-list": collection(),
+    "api:handoff-detail": obj(pk="handoff"),
+    "api:handoff-assign-all": obj(pk="handoff"),
+    "api:handoff-acknowledge": obj(pk="handoff"),
+    "api:handoff-relist": obj(pk="handoff"),
+    "api:handoff-complete": obj(pk="handoff"),
+    "api:handoff-cancel": obj(pk="handoff"),
+    "api:handoff-document": obj(pk="handoff"),
+    "api:handoff-item-list": collection(),
+    "api:handoff-item-detail": obj(pk="handoff_item"),
+    "transitions:handoff_list": collection(),
+    "transitions:handoff_create": collection(),
+    "transitions:handoff_detail": obj(pk="handoff"),
+    "transitions:handoff_item_assign": obj(pk="handoff", item="handoff_item"),
+    "transitions:handoff_assign_all": obj(pk="handoff"),
+    "transitions:handoff_acknowledge": obj(pk="handoff"),
+    "transitions:handoff_relist": obj(pk="handoff"),
+    "transitions:handoff_complete": obj(pk="handoff"),
+    "transitions:handoff_cancel": obj(pk="handoff"),
+    "transitions:handoff_document": obj(pk="handoff"),
+    "transitions:handoff_markdown": obj(pk="handoff"),
 }
 
 
@@ -63,7 +99,30 @@ def build(organization, tag: str, world: dict) -> dict:
         reviewed_by=world["membership"],
         reviewed_at=datetime.datetime(2026, 11, 1, tzinfo=datetime.UTC),
     )
+    # A completed handoff, so its document routes answer for its own organization.
+    handoff = Handoff.objects.create(
+        organization=organization,
+        person=world["membership"],
+        note=f"Leaving {tag}",
+        started_by=world["membership"],
+        status=Handoff.Status.COMPLETED,
+        completed_by=world["membership"],
+        completed_at=datetime.datetime(2026, 11, 2, tzinfo=datetime.UTC),
+    )
+    HandoffClient.objects.create(organization=organization, handoff=handoff, client=world["client"])
+    handoff_item = HandoffItem.objects.create(
+        organization=organization,
+        handoff=handoff,
+        kind=ItemKind.RISK,
+        object_id=risk.pk,
+        client=world["client"],
+        label=f"Backups never tested {tag}",
+        new_owner=world["membership"],
+        status=HandoffItem.Status.TRANSFERRED,
+    )
     return {
+        "handoff": handoff,
+        "handoff_item": handoff_item,
         "client_brief": client_brief,
         "recurring_task": recurring_task,
         "recurring_occurrence": occurrence,

@@ -3,11 +3,14 @@ import datetime
 import pytest
 from django.contrib.auth.models import Permission
 from django.urls import reverse
+from django_scopes import scopes_disabled
 
 from msops.tenancy.models import Role
+from msops.tenancy.scoping import activate_organization
 from tests.factories import MembershipFactory
 from tests.transitions.conftest import rows
-from transitions.models import RecurringOccurrence, RecurringTask, Risk
+from transitions.handoffs import handoff_start
+from transitions.models import Handoff, RecurringOccurrence, RecurringTask, Risk
 from transitions.services import recurring_tasks_open_due
 
 
@@ -100,3 +103,26 @@ def test_occurrences_are_read_only_in_the_admin(admin_client, make_task, org, to
     assert admin_client.get(admin_url("recurringoccurrence", "add")).status_code == 403
     page = admin_client.get(admin_url("recurringoccurrence", "change", occurrence.pk))
     assert page.status_code == 200
+
+
+def test_staff_read_their_organizations_handoffs_with_their_lines_and_change_nothing(
+    admin_client, org, other_org, developer, account_manager, stranger, make_task
+):
+    make_task(title="Patch the ours")
+    with activate_organization(org):
+        ours = handoff_start(
+            organization=org, person=developer, by=account_manager, all_clients=True,
+            note="Ours leaving",
+        )  # fmt: skip
+    with scopes_disabled():
+        theirs = Handoff.objects.create(
+            organization=other_org, person=stranger, started_by=stranger, note="Alien leaving"
+        )
+    listing = admin_client.get(admin_url("handoff", "changelist")).content.decode()
+    assert "dev-ours" in listing and "stranger" not in listing
+    page = admin_client.get(admin_url("handoff", "change", ours.pk)).content.decode()
+    assert "Patch the ours" in page
+    assert admin_client.get(admin_url("handoff", "change", theirs.pk)).status_code in (302, 404)
+    posted = admin_client.post(admin_url("handoff", "change", ours.pk), {"note": "changed"})
+    assert posted.status_code == 403
+    assert rows(Handoff, pk=ours.pk)[0].note == "Ours leaving"

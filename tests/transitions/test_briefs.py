@@ -285,6 +285,7 @@ def test_a_developer_reads_the_brief_without_the_edit_form(
     login, org, client_, developer, account_manager
 ):
     write_brief(client_, account_manager, "Escalate to the CTO")
+    TicketFactory(organization=org, client=client_, assignee=developer)  # a client of theirs
 
     response = login(developer).get(brief_url(org, client_))
 
@@ -418,6 +419,7 @@ def test_every_member_reads_the_briefs_filtered_by_client(
 ):
     brief = write_brief(client_, account_manager, "Read me")
     write_brief(ClientFactory(organization=org), account_manager, "Not me")
+    TicketFactory(organization=org, client=client_, assignee=members[Role.DEVELOPER])
 
     for membership in members.values():
         response = api(membership).get(f"{API}/client-briefs/", {"client": client_.pk})
@@ -509,10 +511,121 @@ def test_the_brief_list_answers_within_the_same_query_budget_at_2_and_50_rows(
     api, org, developer, account_manager, django_assert_max_num_queries, n
 ):
     for i in range(n):
-        write_brief(ClientFactory(organization=org, name=f"Client {i}"), account_manager)
+        client = ClientFactory(organization=org, name=f"Client {i}")
+        write_brief(client, account_manager)
+        TicketFactory(organization=org, client=client, assignee=developer)  # theirs
     briefs = api(developer)
 
     with django_assert_max_num_queries(8):
         response = briefs.get(f"{API}/client-briefs/?page_size=50")
 
     assert response.json()["count"] == n
+
+
+# --- tickets reopened (repeating patterns) -------------------------------------------
+def _reopened(org, client_, *, days_ago: float, times: int = 1, **fields):
+    return TicketFactory(
+        organization=org,
+        client=client_,
+        reopen_count=times,
+        last_reopened_at=timezone.now() - datetime.timedelta(days=days_ago),
+        **fields,
+    )
+
+
+def test_tickets_reopened_in_the_last_90_days_are_listed_newest_first_with_their_count(
+    org, client_
+):
+    older = _reopened(org, client_, days_ago=20, times=3, title="VPN drops every hour")
+    newer = _reopened(org, client_, days_ago=2, title="Printer offline again")
+    _reopened(org, client_, days_ago=91, title="Reopened long ago")
+    _reopened(org, ClientFactory(organization=org), days_ago=1, title="Another client's")
+    TicketFactory(organization=org, client=client_, status="resolved", title="Never reopened")
+
+    reopened = page_of(client_).reopened
+
+    assert [(t.pk, t.reopen_count) for t in reopened] == [(newer.pk, 1), (older.pk, 3)]
+
+
+def test_a_ticket_reopened_through_the_service_appears_in_the_brief(
+    org, client_, request_type, developer
+):
+    from tickets.services import ticket_open, ticket_update
+
+    with activate_organization(org):
+        ticket = ticket_open(
+            organization=org,
+            opened_by=developer,
+            client=client_,
+            request_type=request_type,
+            title="Backup job fails",
+        )
+        ticket = ticket_update(
+            ticket=ticket, actor=developer, version=ticket.version, status="resolved"
+        )
+        assert page_of(client_).reopened == []
+        ticket_update(ticket=ticket, actor=developer, version=ticket.version, status="in_progress")
+
+    [line] = page_of(client_).reopened
+    assert (line.pk, line.reopen_count) == (ticket.pk, 1)
+
+
+def test_the_page_lists_reopened_tickets_with_a_link_and_says_when_there_are_none(
+    login, org, client_, developer, admin_member
+):
+    browser = login(admin_member)
+    assert "No ticket was reopened in the last 90 days." in (
+        browser.get(brief_url(org, client_)).content.decode()
+    )
+    ticket = _reopened(org, client_, days_ago=3, times=2, title="VPN drops every hour")
+
+    body = browser.get(brief_url(org, client_)).content.decode()
+
+    assert "Tickets reopened" in body
+    [line] = body.split('data-testid="brief-reopened">')[1:]
+    line = line.split("</li>")[0]
+    ticket_url = reverse("tickets:ticket_detail", kwargs={"org": org.slug, "pk": ticket.pk})
+    assert f'href="{ticket_url}"' in line
+    assert "VPN drops every hour" in line
+    reopened_on = timezone.localtime(ticket.last_reopened_at).date()
+    assert f"reopened 2 times, last on {reopened_on:%Y-%m-%d}" in line
+
+
+def test_the_page_makes_as_many_queries_with_20_reopened_tickets_as_with_2(
+    login, org, client_, developer, admin_member
+):
+    browser = login(admin_member)
+    url = brief_url(org, client_)
+    for i in range(2):
+        _reopened(org, client_, days_ago=i + 1)
+    browser.get(url)  # warm the session and the template cache
+    with_two = _page_queries(browser, url)
+
+    for i in range(18):
+        _reopened(org, client_, days_ago=i + 3)
+
+    assert _page_queries(browser, url) == with_two
+
+
+def test_open_flags_are_grouped_by_kind_with_their_tickets_and_a_link(
+    login, org, client_, account_manager
+):
+    write_brief(client_, account_manager)
+    tickets = [TicketFactory(organization=org, client=client_) for _ in range(7)]
+    for ticket in tickets:
+        ExceptionFlag.objects.create(
+            organization=org, kind=ExceptionFlag.Kind.LATE_ENTRY, subject_key=f"t:{ticket.pk}",
+            ticket=ticket, client=client_, owner=account_manager,
+        )  # fmt: skip
+    ExceptionFlag.objects.create(
+        organization=org, kind=ExceptionFlag.Kind.CONTRACT_80, subject_key="contract:1",
+        client=client_, detail="48:00 of 60:00 used",
+    )  # fmt: skip
+
+    body = login(account_manager).get(brief_url(org, client_)).content.decode()
+
+    assert body.count('data-testid="brief-open-flag"') == 2
+    newest = ", ".join(f"#{t.number}" for t in reversed(tickets[2:]))
+    assert f"7 flags: Time entered long after the work on {newest} and 2 more" in body
+    assert f"?client={client_.pk}&amp;kind=late_entry" in body
+    assert "Flag: Contract hours at 80 %" in body and "48:00 of 60:00 used" in body

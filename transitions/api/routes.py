@@ -1,6 +1,6 @@
 """Registers the transitions API viewsets on the v1 router (msops/api_urls.py)."""
 
-from . import views
+from . import handoffs, signals, views
 
 
 def register(router) -> None:
@@ -12,3 +12,14 @@ def register(router) -> None:
     )
     router.register("risks", views.RiskViewSet, basename="risk")
     router.register("client-briefs", views.ClientBriefViewSet, basename="client-brief")
+    router.register("handoffs", handoffs.HandoffViewSet, basename="handoff")
+    router.register("handoff-items", handoffs.HandoffItemViewSet, basename="handoff-item")
+    # Signals for preparing transitions (transitions/api/signals.py): read-only lists.
+    router.register(
+        "undocumented-context",
+        signals.UndocumentedContextViewSet,
+        basename="undocumented-context",
+    )
+    router.register(
+        "transition-health", signals.TransitionHealthViewSet, basename="transition-health"
+    )

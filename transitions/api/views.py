@@ -100,7 +100,10 @@ class ClientBriefViewSet(
 ):
     """Client briefs: the human-written current state of a client, who last
     reviewed it and when, and whether it is stale (never reviewed, or not for
-    more than 30 days). Everyone reads; admins and account managers change the
+    more than 30 days). Account managers, admins and finance read every
+    brief, developers those of the clients they work for (an open ticket of
+    theirs, time in the last 90 days, a recurring task, risk or handoff line
+    they own); admins and account managers change the
     summary (which records them as its reviewer) or mark it reviewed. A brief
     is created by writing its client's summary on the brief page."""
 
@@ -111,7 +114,15 @@ class ClientBriefViewSet(
     write_roles = MANAGERS
 
     def get_tenant_queryset(self, organization):
-        return briefs.client_brief_list(organization=organization)
+        queryset = briefs.client_brief_list(organization=organization)
+        membership = self.request.membership
+        if not selectors.reads_every_brief(membership):
+            queryset = queryset.filter(
+                client__in=selectors.clients_worked_for(
+                    organization=organization, membership=membership
+                ).values("pk")
+            )
+        return queryset
 
     def perform_update(self, serializer) -> None:
         brief = serializer.instance

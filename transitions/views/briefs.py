@@ -1,11 +1,12 @@
-"""The client brief page: every member reads it (the codebase has no notion
-of "a developer's clients", so developers read every client's brief); admins
-and account managers write the summary and mark it reviewed. The summary
+"""The client brief page: account managers, admins and finance read every
+client's; developers read the briefs of the clients they work for
+(:func:`transitions.selectors.clients_worked_for`). Admins and account
+managers write the summary and mark it reviewed. The summary
 block is the named partial ``brief-summary`` that htmx swaps after a write,
 rendered by the same views (one access check for both)."""
 
 from django import forms
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.views.decorators.http import require_GET, require_POST
@@ -23,6 +24,7 @@ from ..briefs import (
     client_brief_page,
     client_brief_update,
 )
+from ..selectors import clients_worked_for, reads_every_brief
 
 TEMPLATE = "transitions/client_brief.html"
 SUMMARY_PARTIAL = f"{TEMPLATE}#brief-summary"
@@ -55,6 +57,15 @@ def _context(request: HttpRequest, client: Client, *, can_manage: bool, form=Non
 def client_brief_view(request: HttpRequest, org: str, pk: int) -> HttpResponse:
     membership = require_role(request)
     client = _client_or_404(request, pk)
+    if (
+        not reads_every_brief(membership)
+        and not clients_worked_for(organization=request.organization, membership=membership)
+        .filter(pk=client.pk)
+        .exists()
+    ):
+        raise PermissionDenied(
+            "You read the briefs of the clients you work for: ask the account manager."
+        )
     context = _context(request, client, can_manage=membership.role in MANAGERS)
     return render_local(request, TEMPLATE, context)
 

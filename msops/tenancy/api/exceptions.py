@@ -28,7 +28,7 @@ from rest_framework.response import Response
 from rest_framework.settings import api_settings
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from msops.errors import IN_USE
+from msops.errors import IN_USE, REFUSED
 from msops.sql import refused_by_locked_period
 
 logger = logging.getLogger("msops.api")
@@ -38,8 +38,8 @@ LOCKED_CODES = frozenset({"period_locked", "locked"})
 CONFLICT_CODES = frozenset({"conflict"})
 # "It is referred to by work or records" (a delete refused): 409 in_use.
 IN_USE_CODES = frozenset({IN_USE})
-# A delete its object's state does not allow ("only the last band can go"): 409 refused.
-REFUSED = "refused"
+# A delete its object's state does not allow ("only the last band can go"), or a
+# service's refusal coded ``refused`` (msops/errors.py): 409 refused.
 INVALID_INPUT = "Invalid input."
 SERVER_ERROR = "Something went wrong on our side; it has been logged."
 API_PREFIX = "/api/"
@@ -133,6 +133,8 @@ def _refusal(exc: DjangoValidationError, context: dict) -> Response | None:
         code = "conflict"
     elif codes & IN_USE_CODES:
         code = IN_USE
+    elif REFUSED in codes:
+        code = REFUSED
     elif _method(context) == "DELETE" and not set(_django_fields(exc)) - {
         api_settings.NON_FIELD_ERRORS_KEY
     }:

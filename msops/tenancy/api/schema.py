@@ -144,7 +144,7 @@ class AutoSchema(openapi.AutoSchema):
                 ErrorSerializer,
                 description="Refused, nothing saved: the billing period is locked "
                 "(``period_locked``), the version you sent is stale (``conflict``), or "
-                "(deleting) work or records refer to it (``in_use``) or its state does not "
+                "(deleting) work or records refer to it (``in_use``), or its state does not "
                 "allow it (``refused``).",
             )
         if IDEMPOTENCY_HEADER in headers:

@@ -8,6 +8,15 @@ scope rules and SLA targets, and
 60+ tickets across statuses with time entries and decisions over the last two
 months, all written through the services. Contoso Digital is small and shows
 isolation (and the organization switcher: ``admin`` belongs to both).
+
+Northwind also gets its transition layer (:meth:`Command._transitions`), also
+through the services: client briefs (Acme reviewed this week, Brightside 45
+days ago so it reads stale, Cobalt none yet), recurring tasks owned by the
+developers with their known exceptions, risks of each severity, resolution
+notes on most resolved tickets (two of Sam's are left without: the signal of
+context only in someone's head) and one ticket reopened. It runs once per
+practice — when it has no recurring task yet — so a practice seeded before
+the transition layer gets it on the next run, and a third run changes nothing.
 """
 
 import datetime
@@ -26,7 +35,7 @@ from billing.services import (
     time_entry_log,
     work_log_after_the_fact,
 )
-from clients.models import Client, Contract, Priority, Treatment
+from clients.models import Client, Contract, Priority, RequestType, Treatment
 from clients.services import (
     block_top_up_create,
     client_create,
@@ -43,6 +52,9 @@ from msops.tenancy.services import membership_create, organization_create, user_
 from tickets.models import Ticket
 from tickets.selectors import ticket_rule
 from tickets.services import ticket_open, ticket_update
+from transitions.briefs import client_brief_update
+from transitions.models import ClientBrief, RecurringTask, Risk
+from transitions.services import recurring_task_create, risk_create
 
 DEMO_PASSWORD = "msops-demo"  # noqa: S105 - printed demo credential, not a secret
 
@@ -177,6 +189,120 @@ TITLES = {
     "Other": ["Question about the invoice", "Misc. help with the projector"],
 }  # fmt: skip
 
+# What was done, written by whoever resolved the ticket (by its title).
+RESOLUTION_NOTES = {
+    "Outlook keeps asking for a password": "Stale credentials in Credential Manager after the "
+    "MFA change. Removed them, rebuilt the Outlook profile; the user confirmed mail syncs.",
+    "VPN drops every hour": "The FortiClient profile still had the old 60-minute rekey. Set the "
+    "phase-2 lifetime to 8 h on the FortiGate and pushed the new profile through Intune.",
+    "Printer on 2nd floor offline": "The printer took a new DHCP address after the power cut. "
+    "Gave it a reservation (.45) and re-added it on the print server.",
+    "Teams calls choppy": "The meeting-room Wi-Fi AP was on a crowded 2.4 GHz channel. "
+    "Moved it to 5 GHz and set QoS for Teams on the switch.",
+    "Laptop won't boot": "BitLocker recovery after a BIOS update. Unlocked with the key from "
+    "Intune, suspended BitLocker, finished the update; recovery key re-escrowed.",
+    "Reset password for reception": "Reset in Entra ID, forced change at sign-in, and "
+    "checked the shared reception mailbox still opens for the new password.",
+    "Locked out of the ERP": "The ERP account locks after 5 tries and syncs from AD. "
+    "Unlocked in AD and waited for the sync; told the user the ERP has its own lockout.",
+    "New hygienist starts Monday": "Account and mailbox, laptop from stock with the "
+    "role's apps, badge requested. Welcome sheet left at reception.",
+    "Set up laptop for new intern": "Laptop enrolled in Intune with the standard profile; "
+    "intern in the 'Interns' group (no access to the finance share).",
+    "Add a shipment export to the portal": "Built the nightly CSV export to the portal's "
+    "import folder. The field mapping is documented in the export script's header.",
+    "Automate the weekly report": "Power Automate flow runs Mondays 07:00 and mails the "
+    "report to the management list; the flow is owned by the IT service account.",
+    "Move the file share to SharePoint": "Moved the Projects share to SharePoint with the "
+    "migration tool; the old share is read-only for 30 days, then removed.",
+    "Change the Wi-Fi password policy": "Guest Wi-Fi password now rotates monthly and is "
+    "shown on the reception screen; staff SSID moved to certificate sign-in.",
+    "Phishing mail clicked by a user": "Reset the password, revoked sessions, checked the "
+    "sign-in log (nothing from outside NL) and purged the mail from every inbox.",
+    "Suspicious sign-in from abroad": "The sign-in was the user's own phone on holiday "
+    "roaming. Confirmed with the user; added a named location for the trip.",
+    "Order two docking stations": "Ordered two Dell WD19S through the distributor, "
+    "delivered and tested with both laptops.",
+    "Question about the invoice": "Explained the overage line on the phone; the client was "
+    "fine with it. No credit.",
+    "Misc. help with the projector": "HDMI adapter was faulty; swapped it for a spare from "
+    "the meeting-room drawer.",
+    "Reset MFA for the CFO (asked on WhatsApp)": "Verified the CFO by a call to the "
+    "known mobile number, reset MFA in Entra ID and re-registered the authenticator.",
+}
+DEFAULT_RESOLUTION_NOTE = "Fixed and tested with the user; nothing left to follow up."
+
+# The human-written part of the client brief.
+BRIEF_SUMMARIES = {
+    "Acme Logistics": (
+        "Environment: Microsoft 365 Business Premium, 45 users, laptops in Intune; one on-prem "
+        "file server (ACME-FS01) kept only for the WMS export share; FortiGate at the warehouse.\n"
+        "Preferences: changes Tuesday–Thursday after 18:00 only; warehouse scanners never reboot "
+        "during shifts (06:00–22:00).\n"
+        "Approvals: new features go to Alex before any work; every invoice needs the PO number "
+        "from Marieke (finance).\n"
+        "Escalation: a warehouse outage → call Joris (operations) within 15 minutes; anything "
+        "else → mail Pieter, who sets priorities."
+    ),
+    "Brightside Dental": (
+        "Environment: two practices (Main Street and Harbour), 18 workstations, Dentrix on a "
+        "local server at Main Street; X-ray PCs on their own VLAN.\n"
+        "Preferences: Ingrid (practice manager) wants a phone call, not a mail, before any "
+        "downtime; patient hours are 08:00–17:30.\n"
+        "Block of hours: tell Ingrid when less than 10 h is left; top-ups are ordered by phone.\n"
+        "Escalation: anything touching patient data is a security incident — call Dr. Visser "
+        "(owner) the same day."
+    ),
+}
+STALE_BRIEF = "Brightside Dental"  # reviewed 45 days ago: the brief reads stale
+STALE_BRIEF_AGE = datetime.timedelta(days=45)
+
+# client, title, cadence, owner, days until next due, known exceptions
+RECURRING_TASKS = [
+    ("Acme Logistics", "Weekly Windows patching (servers and laptops)",
+     RecurringTask.Cadence.WEEKLY, "dev", 2,
+     "Never patch ACME-FS01 in the last three working days of the month: the WMS export runs "
+     "nightly then. Warehouse scanners are patched by the vendor, not by us."),
+    ("Acme Logistics", "Quarterly access review with Pieter",
+     RecurringTask.Cadence.QUARTERLY, "dev2", 24,
+     "Seasonal warehouse staff keep their accounts until 31 January; Joris signs off their "
+     "removal, not Pieter."),
+    ("Brightside Dental", "Monthly backup restore test",
+     RecurringTask.Cadence.MONTHLY, "dev2", 9,
+     "Restore Dentrix to the test VM only, never over the live server. Skip August (practice "
+     "closed): do it in the first week of September."),
+    ("Brightside Dental", "Weekly patching of the practice PCs",
+     RecurringTask.Cadence.WEEKLY, "dev", 4,
+     "X-ray PCs (VLAN 30) get security updates only, never feature updates: the imaging "
+     "software breaks."),
+    ("Cobalt Architects", "Monthly backup check of the NAS",
+     RecurringTask.Cadence.MONTHLY, "dev", 15,
+     "The plot share (\\\\COBALT-NAS\\plots) is left out of the backup on purpose: its "
+     "files are temporary."),
+]  # fmt: skip
+
+# client, description, severity, owner, next action
+RISKS = [
+    ("Acme Logistics",
+     "ACME-FS01 runs Windows Server 2012 R2, out of support; the WMS export depends on it.",
+     Risk.Severity.HIGH, "dev",
+     "Quote moving the export share to SharePoint; Alex raises it with Pieter at the review."),
+    ("Brightside Dental",
+     "Only Ingrid knows the Dentrix admin password.",
+     Risk.Severity.MEDIUM, "dev2",
+     "Store it in the shared vault with Ingrid on the next visit."),
+    ("Brightside Dental",
+     "The block of hours runs out mid-month at the current pace; work would stop being covered.",
+     Risk.Severity.HIGH, "am",
+     "Ask Ingrid for a top-up before less than 10 h is left."),
+    ("Cobalt Architects",
+     "No written terms for after-hours work: the T&M day rate is assumed for evenings.",
+     Risk.Severity.LOW, "am",
+     "Send Cobalt the after-hours addendum to sign."),
+]  # fmt: skip
+UNDOCUMENTED = ("dev2", 2)  # whose most recently resolved tickets keep no note, and how many
+REOPENED_REQUEST_TYPE = "Troubleshooting"  # a fix that did not hold: the ticket reopened once
+
 
 class Command(BaseCommand):
     help = "Seed the demo practices with a user for every role and live data (idempotent)."
@@ -238,6 +364,11 @@ class Command(BaseCommand):
                     and not Client.objects.filter(organization=organization).exists()
                 ):
                     self._small(organization, members)
+                if (
+                    practice["domain"]
+                    and not RecurringTask.objects.filter(organization=organization).exists()
+                ):
+                    self._transitions(organization, members)
         return rows
 
     # --- the demo practice ----------------------------------------------------
@@ -422,6 +553,98 @@ class Command(BaseCommand):
             )
         if status != ticket.status:
             ticket_update(ticket=ticket, actor=assignee, version=ticket.version, status=status)
+
+    # --- the transition layer of the demo practice ---------------------------
+    def _transitions(self, org: Organization, members: dict[str, Membership]) -> None:
+        """Briefs, recurring work, risks, resolution notes and one reopened
+        ticket: what the next person on an account reads."""
+        clients = {c.name: c for c in Client.objects.filter(organization=org)}
+        now = timezone.now()
+        today = timezone.localdate(timezone=org.tzinfo)
+
+        for name, summary in BRIEF_SUMMARIES.items():
+            if name not in clients:
+                continue
+            brief = client_brief_update(client=clients[name], summary=summary, by=members["am"])
+            if name == STALE_BRIEF:
+                # Written and last read 45 days ago: past the 30 days, so stale.
+                ClientBrief.objects.filter(organization=org, pk=brief.pk).update(
+                    reviewed_at=now - STALE_BRIEF_AGE, updated_at=now - STALE_BRIEF_AGE
+                )
+
+        maintenance = RequestType.objects.filter(
+            organization=org, name="Scheduled maintenance"
+        ).first() or request_type_create(
+            organization=org,
+            name="Scheduled maintenance",
+            default_treatment=Treatment.INCLUDED,
+            expected_minutes=60,
+        )
+        for client, title, cadence, owner, due_in, exceptions in RECURRING_TASKS:
+            if client in clients:
+                recurring_task_create(
+                    organization=org,
+                    client=clients[client],
+                    title=title,
+                    cadence=cadence,
+                    owner=members[owner],
+                    request_type=maintenance,
+                    next_due=today + datetime.timedelta(days=due_in),
+                    known_exceptions=exceptions,
+                )
+        for client, description, severity, owner, next_action in RISKS:
+            if client in clients:
+                risk_create(
+                    organization=org,
+                    client=clients[client],
+                    description=description,
+                    severity=severity,
+                    owner=members[owner],
+                    next_action=next_action,
+                )
+
+        # Resolution notes, as the person who resolved each ticket wrote them
+        # (the seed resolves tickets in the order it opens them).
+        done = list(
+            Ticket.objects.filter(
+                organization=org,
+                status__in=[Ticket.Status.RESOLVED, Ticket.Status.CLOSED],
+                resolution_note="",
+            )
+            .select_related("assignee")
+            .order_by("-resolved_at", "-pk")
+        )
+        person, how_many = UNDOCUMENTED
+        undocumented = [t.pk for t in done if t.assignee_id == members[person].pk][:how_many]
+        for ticket in done:
+            if ticket.pk in undocumented:
+                continue
+            ticket_update(
+                ticket=ticket,
+                actor=ticket.assignee,
+                version=ticket.version,
+                resolution_note=RESOLUTION_NOTES.get(ticket.title, DEFAULT_RESOLUTION_NOTE),
+            )
+
+        # The fix did not hold: a resolved ticket came back today.
+        came_back = (
+            Ticket.objects.filter(
+                organization=org, status__in=[Ticket.Status.RESOLVED, Ticket.Status.CLOSED]
+            )
+            .exclude(resolution_note="")
+            .select_related("assignee")
+            .order_by("-resolved_at", "-pk")
+        )
+        ticket = (
+            came_back.filter(request_type__name=REOPENED_REQUEST_TYPE).first() or came_back.first()
+        )
+        if ticket is not None:
+            ticket_update(
+                ticket=ticket,
+                actor=ticket.assignee,
+                version=ticket.version,
+                status=Ticket.Status.IN_PROGRESS,
+            )
 
     def _small(self, org: Organization, members: dict[str, Membership]) -> None:
         rtype = request_type_create(organization=org, name="Website fix", expected_minutes=60)
