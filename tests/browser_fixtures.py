@@ -90,3 +90,18 @@ def page(browser, http_live_server, settings) -> Iterator:
         yield page
     finally:
         context.close()
+
+
+@pytest.fixture
+def violations(page) -> list[str]:
+    """Every console message or page error that mentions the CSP (a test
+    asserts the list stays empty)."""
+    found: list[str] = []
+    page.on(
+        "console",
+        lambda message: (
+            found.append(message.text) if "Content Security Policy" in message.text else None
+        ),
+    )
+    page.on("pageerror", lambda error: found.append(str(error)))
+    return found

@@ -4,7 +4,7 @@ grow with the number of rows."""
 
 import datetime
 
-from django.db.models import Exists, OuterRef, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from clients.models import Client
 from msops.tenancy.models import Membership, Organization, Role
@@ -28,6 +28,27 @@ def recurring_occurrence_list(*, organization: Organization) -> QuerySet[Recurri
         .select_related("recurring_task", "ticket")
         .order_by("-due_on", "-pk")
     )
+
+
+RECENT_OCCURRENCE_DAYS = 30
+
+
+def recent_occurrences(*, organization: Organization, filters: dict | None = None) -> list:
+    """Occurrences whose ticket is still open, and those due in the last
+    ``RECENT_OCCURRENCE_DAYS`` days, newest first; each with ``overdue``
+    (still open after its due day, as the overdue flag says)."""
+    today = organization_today(organization)
+    since = today - datetime.timedelta(days=RECENT_OCCURRENCE_DAYS)
+    filters = {f"recurring_task__{name}": value for name, value in (filters or {}).items()}
+    rows = list(
+        recurring_occurrence_list(organization=organization)
+        .select_related("recurring_task__client", "ticket")
+        .filter(Q(due_on__gte=since) | Q(ticket__status__in=Ticket.OPEN_STATUSES), **filters)
+        .order_by("-due_on", "-pk")[:100]
+    )
+    for row in rows:
+        row.overdue = row.ticket is not None and row.ticket.is_open and row.due_on < today
+    return rows
 
 
 def risk_list(*, organization: Organization) -> QuerySet[Risk]:

@@ -64,20 +64,6 @@ def practice(transactional_db):
     return {"organization": organization, "ticket": ticket}
 
 
-@pytest.fixture
-def violations(page):
-    """Every console message or page error that mentions the CSP."""
-    found: list[str] = []
-    page.on(
-        "console",
-        lambda message: (
-            found.append(message.text) if "Content Security Policy" in message.text else None
-        ),
-    )
-    page.on("pageerror", lambda error: found.append(str(error)))
-    return found
-
-
 def log_in(page, username: str, password: str = PASSWORD) -> None:
     page.goto("/accounts/login/")
     page.get_by_label("Username").fill(username)

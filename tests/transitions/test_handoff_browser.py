@@ -82,19 +82,6 @@ def practice(transactional_db):
     return {"organization": organization, "dan": dan}
 
 
-@pytest.fixture
-def violations(page):
-    found: list[str] = []
-    page.on(
-        "console",
-        lambda message: (
-            found.append(message.text) if "Content Security Policy" in message.text else None
-        ),
-    )
-    page.on("pageerror", lambda error: found.append(str(error)))
-    return found
-
-
 def sign_in(page, username: str, slug: str) -> None:
     page.context.clear_cookies()
     page.goto("/accounts/login/")

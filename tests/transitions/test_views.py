@@ -10,9 +10,9 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from msops.tenancy.models import Role
-from tests.factories import ClientFactory, MembershipFactory
+from tests.factories import ClientFactory, MembershipFactory, TicketFactory
 from tests.transitions.conftest import rows
-from transitions.models import RecurringTask, Risk
+from transitions.models import RecurringOccurrence, RecurringTask, Risk
 
 HTMX = {"HX-Request": "true"}
 READ_ONLY = [Role.DEVELOPER, Role.FINANCE]
@@ -411,3 +411,38 @@ def test_the_menu_links_every_member_to_recurring_work(login, members, org):
     for membership in members.values():
         body = login(membership).get(url("work_list", org)).content.decode()
         assert f'href="{url("work_list", org)}"' in body
+
+
+def test_the_occurrences_the_job_opened_are_listed_with_the_overdue_ones_marked(
+    login, org, client_, developer, make_task, today
+):
+    task = make_task(title="Patch the servers")
+    other = make_task(title="Rotate the tapes", owner=MembershipFactory(organization=org))
+    late = RecurringOccurrence.objects.create(
+        organization=org, recurring_task=task, due_on=today - datetime.timedelta(days=3),
+        ticket=TicketFactory(organization=org, client=client_, status="in_progress"),
+    )  # fmt: skip
+    done = RecurringOccurrence.objects.create(
+        organization=org, recurring_task=task, due_on=today - datetime.timedelta(days=10),
+        ticket=TicketFactory(organization=org, client=client_, status="resolved"),
+    )  # fmt: skip
+    old = RecurringOccurrence.objects.create(
+        organization=org, recurring_task=task, due_on=today - datetime.timedelta(days=60),
+        ticket=TicketFactory(organization=org, client=client_, status="closed"),
+    )  # fmt: skip
+    theirs = RecurringOccurrence.objects.create(
+        organization=org, recurring_task=other, due_on=today,
+        ticket=TicketFactory(organization=org, client=client_),
+    )  # fmt: skip
+
+    body = login(developer).get(url("work_list", org)).content.decode()
+    table = body[body.index('data-testid="occurrences"') :]
+    for shown in (late, done, theirs):
+        assert f'data-testid="occurrence-{shown.pk}"' in table
+    assert f'data-testid="occurrence-{old.pk}"' not in table  # closed, and long ago
+    assert table.count('data-testid="occurrence-overdue"') == 1
+    row = table[table.index(f'data-testid="occurrence-{late.pk}"') :]
+    assert row.index("Overdue") < row.index("</tr>")
+
+    mine = login(developer).get(url("work_list", org), {"owner": developer.pk}).content.decode()
+    assert f'data-testid="occurrence-{theirs.pk}"' not in mine

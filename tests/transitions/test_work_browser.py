@@ -52,20 +52,6 @@ def practice(transactional_db):
     return {"organization": organization, "client": acme, "developer": developer}
 
 
-@pytest.fixture
-def violations(page):
-    """Every console message or page error that mentions the CSP."""
-    found: list[str] = []
-    page.on(
-        "console",
-        lambda message: (
-            found.append(message.text) if "Content Security Policy" in message.text else None
-        ),
-    )
-    page.on("pageerror", lambda error: found.append(str(error)))
-    return found
-
-
 def test_an_account_manager_records_a_risk_and_sees_it_listed(
     http_live_server, practice, page, violations
 ):

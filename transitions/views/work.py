@@ -17,7 +17,12 @@ from msops.htmx import htmx_template, render_local
 from msops.tenancy.roles import MANAGERS, require_role
 from transitions.forms import RecurringTaskForm, RiskForm, WorkFilterForm
 from transitions.models import RecurringTask, Risk
-from transitions.selectors import recurring_task_list, risk_list
+from transitions.selectors import (
+    RECENT_OCCURRENCE_DAYS,
+    recent_occurrences,
+    recurring_task_list,
+    risk_list,
+)
 from transitions.services import (
     recurring_task_create,
     recurring_task_deactivate,
@@ -49,6 +54,8 @@ def work_list_view(request: HttpRequest, org: str) -> HttpResponse:
         "filtered": bool(filters),
         "tasks": tasks,
         "risks": risks,
+        "occurrences": recent_occurrences(organization=organization, filters=filters),
+        "occurrence_days": RECENT_OCCURRENCE_DAYS,
         "can_manage": membership.role in MANAGERS,
     }
     return render_local(
