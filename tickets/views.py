@@ -14,6 +14,7 @@ from billing.ticket_page import TEMPLATE as TICKET_PAGE
 from billing.ticket_page import log_time_form, status_context, ticket_page_context, time_context
 from msops.forms import add_service_errors
 from msops.htmx import htmx_template, render_local
+from msops.tenancy.models import Role
 from msops.tenancy.roles import MANAGERS, require_role
 
 from . import selectors, services
@@ -99,7 +100,9 @@ def ticket_list(request: HttpRequest, org: str) -> HttpResponse:
 def ticket_create(request: HttpRequest, org: str) -> HttpResponse:
     membership = require_role(request, *TICKET_WRITERS)
     organization = request.organization
-    form = TicketForm(request.POST or None, organization=organization)
+    # A developer's new ticket is theirs unless they choose otherwise.
+    mine = {"assignee": membership.pk} if membership.role == Role.DEVELOPER else None
+    form = TicketForm(request.POST or None, organization=organization, initial=mine)
     if request.method == "POST" and form.is_valid():
         try:
             ticket = services.ticket_open(

@@ -28,6 +28,7 @@ from ..services.review import (
 )
 from .filters_jobs import FlagFilter, ReviewItemFilter, ReviewQueueFilter
 from .jobs_serializers import (
+    FlagResolveSerializer,
     FlagSerializer,
     ReassignSerializer,
     ResolveSerializer,
@@ -53,13 +54,13 @@ class FlagViewSet(ReadOnlyTenantViewSet):
         return flag_list(organization=organization)
 
     @extend_schema(
-        request=ResolveSerializer, responses={200: FlagSerializer, 400: ALREADY_RESOLVED}
+        request=FlagResolveSerializer, responses={200: FlagSerializer, 400: ALREADY_RESOLVED}
     )
     @action(detail=True, methods=["post"])
     def resolve(self, request, pk=None):
         """Resolve the flag with a note; open review items about it are resolved too."""
         flag = self.get_object()
-        serializer = ResolveSerializer(data=request.data)
+        serializer = FlagResolveSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         flag_resolve(flag=flag, actor=request.membership, note=serializer.validated_data["note"])
         fresh = flag_get(organization=request.organization, pk=flag.pk)

@@ -84,6 +84,12 @@ class ResolveSerializer(serializers.Serializer):
     )
 
 
+class FlagResolveSerializer(serializers.Serializer):
+    note = serializers.CharField(
+        max_length=2000, help_text="How it was settled: what the next person reads."
+    )
+
+
 class ReviewQueueSerializer(serializers.ModelSerializer):
     total_items = serializers.IntegerField(read_only=True)
     open_items = serializers.IntegerField(read_only=True)

@@ -342,6 +342,10 @@ def flag_resolve(*, flag: ExceptionFlag, actor: Membership, note: str = "") -> E
     account managers, admins, finance). An open review item about the
     client's flags of this kind is resolved once none it counts is open."""
     _require_reviewer(actor, flag.organization_id)
+    if not (note or "").strip():
+        raise ValidationError(
+            {"note": "Say what was done about it: the note is what the next person reads."}
+        )
     current = ExceptionFlag.objects.select_for_update().get(
         organization=flag.organization_id, pk=flag.pk
     )

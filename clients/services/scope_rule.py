@@ -120,6 +120,21 @@ def _scope_rule_rules(
         value = getattr(rule, field)
         if field not in errors and value is not None and value < 1:
             add_error(errors, field, "Leave it empty or give at least one minute.")
+    expected, threshold = rule.expected_minutes, rule.approval_threshold_minutes
+    if (
+        not {"expected_minutes", "approval_threshold_minutes", "treatment"} & set(errors)
+        and rule.treatment == Treatment.INCLUDED
+        and expected is not None
+        and threshold is not None
+        and threshold < expected
+    ):
+        add_error(
+            errors,
+            "approval_threshold_minutes",
+            f"Approval past {threshold} min comes before the expected {expected} min: every "
+            "ordinary ticket of this included work would wait for approval. Set it at or "
+            "above the expected time.",
+        )
     rule.explanation = (rule.explanation or "").strip()
     if (
         "treatment" not in errors

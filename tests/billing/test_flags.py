@@ -587,6 +587,18 @@ def test_resolving_records_who_when_and_why(scoped, org, open_ticket, developer,
         flag_resolve(flag=flag, actor=finance, note="again")
 
 
+@pytest.mark.parametrize("note", ["", "   "])
+def test_resolving_needs_a_note(scoped, org, open_ticket, developer, finance, note):
+    ticket = _busy_ticket(org, developer, open_ticket)
+    flags_sweep(organization=org)
+    flag = ExceptionFlag.objects.get(ticket=ticket, kind=Kind.OVER_EXPECTED)
+    with pytest.raises(ValidationError) as error:
+        flag_resolve(flag=flag, actor=finance, note=note)
+    assert "note" in error.value.message_dict
+    flag.refresh_from_db()
+    assert flag.status == ExceptionFlag.Status.OPEN
+
+
 def test_developers_and_strangers_cannot_resolve(scoped, org, open_ticket, developer, stranger):
     ticket = _busy_ticket(org, developer, open_ticket)
     flags_sweep(organization=org)

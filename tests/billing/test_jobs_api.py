@@ -84,6 +84,13 @@ def test_a_foreign_id_in_a_flag_filter_is_a_400_on_the_filter(api, org, other_or
     assert str(foreign.pk) not in str(response.json())
 
 
+def test_resolving_a_flag_without_a_note_is_a_400_on_the_note(api, org, account_manager):
+    flag = flags_with_variety(org, 1)[0]
+    response = api(account_manager).post(api_url("flag-resolve", pk=flag.pk), {"note": ""})
+    assert response.status_code == 400 and "note" in response.json()["fields"]
+    assert fresh(flag).status == "open"
+
+
 @pytest.mark.parametrize("role", ROLES)
 def test_who_may_resolve_a_flag(api, org, members, role):
     flag = flags_with_variety(org, 1)[0]
@@ -107,7 +114,8 @@ def test_resolving_twice_or_with_a_too_long_note_is_a_400(api, org, finance):
     too_long = client.post(api_url("flag-resolve", pk=flag.pk), {"note": "x" * 2001})
     assert too_long.status_code == 400 and "note" in too_long.json()["fields"]
     assert fresh(flag).status == "open"
-    assert client.post(api_url("flag-resolve", pk=flag.pk), {}).status_code == 200
+    assert client.post(api_url("flag-resolve", pk=flag.pk), {}).status_code == 400  # no note
+    assert client.post(api_url("flag-resolve", pk=flag.pk), {"note": "ok"}).status_code == 200
     again = client.post(api_url("flag-resolve", pk=flag.pk), {"note": "again"})
     assert again.status_code == 400
     assert "already resolved" in str(again.json())

@@ -157,6 +157,16 @@ def test_resolving_twice_shows_why_in_the_row(login, org, account_manager):
     assert fresh(flag).resolution_note == "first"
 
 
+def test_resolving_without_a_note_is_refused_in_the_row(login, org, account_manager):
+    flag = flags_with_variety(org, 1)[0]
+    response = login(account_manager).post(
+        url("flag_resolve", org, pk=flag.pk), {"note": "  "}, headers=HTMX
+    )
+    assert response.status_code == 200
+    assert "Say what was done about it" in response.content.decode()
+    assert fresh(flag).status == "open"
+
+
 def test_developers_cannot_resolve_flags(login, org, developer):
     flag = flags_with_variety(org, 1)[0]
     response = login(developer).post(url("flag_resolve", org, pk=flag.pk), {"note": "x"})

@@ -1,5 +1,6 @@
 import datetime
 from decimal import Decimal
+from functools import partial
 
 import pytest
 from django.core.exceptions import ValidationError
@@ -371,6 +372,30 @@ def test_a_scope_rule_is_created_and_reads_in_plain_words(scoped, org, contract)
     assert applied.rule == rule and applied.in_plain_words == scope_rule_in_plain_words(
         scope_rule=rule
     )
+
+
+@pytest.mark.parametrize(("expected", "threshold", "refused"), [(90, 30, True), (90, 90, False)])
+def test_an_approval_threshold_before_the_expected_time_is_refused(
+    scoped, org, contract, expected, threshold, refused
+):
+    request_type = RequestTypeFactory(organization=org, name="Troubleshooting")
+    create = partial(
+        services.scope_rule_create,
+        organization=org,
+        contract=contract,
+        request_type=request_type,
+        treatment=Treatment.INCLUDED,
+        expected_minutes=expected,
+        approval_threshold_minutes=threshold,
+    )
+    if not refused:
+        assert create().approval_threshold_minutes == threshold
+        return
+    with pytest.raises(ValidationError) as excinfo:
+        create()
+    message = errors_of(excinfo)["approval_threshold_minutes"][0]
+    assert message.startswith("Approval past 30 min comes before the expected 90 min")
+    assert not ScopeRule.objects.filter(contract=contract).exists()
 
 
 def test_a_second_rule_for_the_same_request_type_is_refused(scoped, org, contract):

@@ -521,3 +521,13 @@ def test_correcting_the_request_type_on_the_page_asks_again(
         assert BillingMoment.objects.filter(
             ticket=ticket, kind=BillingMoment.Kind.REQUEST_TYPE_CHANGED, status="open"
         ).exists()
+
+
+def test_a_developers_new_ticket_form_names_them_as_assignee(
+    login, org, developer, account_manager
+):
+    url = reverse("tickets:ticket_create", kwargs={"org": org.slug})
+    mine = login(developer).get(url).content.decode()
+    assert f'<option value="{developer.pk}" selected>' in mine
+    theirs = login(account_manager).get(url).content.decode()
+    assert f'<option value="{account_manager.pk}" selected>' not in theirs
