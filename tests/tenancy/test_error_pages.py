@@ -43,3 +43,11 @@ def test_the_500_page_renders_without_a_request_context(db):
     assert response.status_code == 500
     body = response.content.decode()
     assert "Something went wrong on our side" in body and "It has been logged." in body
+
+
+def test_every_page_starts_with_a_skip_link_to_the_content(login, org, developer, client):
+    for response in (client.get("/accounts/login/"), login(developer).get(f"/o/{org.slug}/")):
+        body = response.content.decode()
+        first_link = body.index("<a ")
+        assert body[first_link:].startswith('<a class="skip-link" href="#content">')
+        assert '<main class="container" id="content" tabindex="-1">' in body

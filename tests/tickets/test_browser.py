@@ -99,10 +99,11 @@ def test_a_developer_opens_a_ticket_and_logs_time_in_place(http_live_server, pra
     with activate_organization(organization):
         ticket = Ticket.objects.get(organization=organization)
     assert (ticket.logged_minutes, ticket.status, ticket.version) == (45, "in_progress", 2)
+    assert ticket.assignee == practice["developer"]
 
     # The list filters in place too.
-    page.get_by_role("link", name="My tickets").click()
-    expect(page.get_by_test_id("ticket-count")).to_have_text("0 tickets")
+    page.get_by_role("link", name="My tickets").click()  # she opened it: it is hers
+    expect(page.get_by_test_id("ticket-count")).to_have_text("1 ticket")
     page.goto(f"/o/{organization.slug}/tickets/")
     page.evaluate("window.__sameDocument = true")
     page.locator("#id_q").fill("floor 2")
