@@ -5,6 +5,7 @@ from rest_framework.routers import DefaultRouter
 
 from billing.api import routes as billing_routes
 from clients.api import routes as clients_routes
+from msops.tenancy.api.team import InvitationViewSet
 from msops.tenancy.api.views import AuthEventViewSet, MembershipViewSet, OrganizationView
 from tickets.api import routes as tickets_routes
 from transitions.api import routes as transitions_routes
@@ -13,6 +14,7 @@ router = DefaultRouter()
 router.include_root_view = False
 router.register("memberships", MembershipViewSet, basename="membership")
 router.register("auth-events", AuthEventViewSet, basename="auth-event")
+router.register("invitations", InvitationViewSet, basename="invitation")
 clients_routes.register(router)
 tickets_routes.register(router)
 billing_routes.register(router)

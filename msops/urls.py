@@ -5,6 +5,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from billing.urls import public_urlpatterns as billing_public_urlpatterns
 from msops.tenancy import views as tenancy_views
+from msops.tenancy.team_views import invitation_accept_view
 
 # Every tenant page lives under /o/<org>/: OrganizationMiddleware resolves the
 # organization from that prefix and runs the request inside its scope.
@@ -23,6 +24,8 @@ urlpatterns = [
     path("o/<slug:org>/", include(tenant_patterns)),
     # The client's signed, single-use approval link: no login, no organization URL.
     path("client/", include((billing_public_urlpatterns, "public"))),
+    # An invitation's signed, single-use link: no login, no organization URL.
+    path("invitations/<str:token>/", invitation_accept_view, name="invitation_accept"),
     path("api/v1/", include(("msops.api_urls", "api"), namespace="api")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api_schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api_schema"), name="api_docs"),

@@ -12,6 +12,7 @@ from django_scopes import scopes_disabled
 
 from msops.tenancy.models import Organization, Role
 from msops.tenancy.services import api_token_create
+from msops.tenancy.team import invitation_create
 from tests.billing import isolation as billing_isolation
 from tests.clients import isolation as clients_isolation
 from tests.factories import MembershipFactory
@@ -40,6 +41,24 @@ ROUTES: dict[str, Route] = {
     "api:membership-list": collection(),
     "api:membership-detail": obj(pk="membership"),
     "api:auth-event-list": collection(),
+    # msops.tenancy: team management (msops/tenancy/team_views.py, msops/tenancy/api/team.py)
+    "tenancy:team": collection(),
+    "tenancy:team_member_role": obj(pk="membership"),
+    "tenancy:team_member_deactivate": obj(pk="membership"),
+    "tenancy:team_member_reactivate": obj(pk="membership"),
+    "tenancy:team_invitation_resend": obj(pk="invitation"),
+    "tenancy:team_invitation_revoke": obj(pk="invitation"),
+    "invitation_accept": exempt(
+        "the invitee's signed, single-use link: no login, no organization URL; the"
+        " organization comes from the signed token (tests/tenancy/test_team.py)"
+    ),
+    "api:invitation-list": collection(),
+    "api:invitation-detail": obj(pk="invitation"),
+    "api:invitation-resend": obj(pk="invitation"),
+    "api:invitation-revoke": obj(pk="invitation"),
+    "api:membership-role": obj(pk="membership"),
+    "api:membership-deactivate": obj(pk="membership"),
+    "api:membership-reactivate": obj(pk="membership"),
     **clients_isolation.ROUTES,
     **tickets_isolation.ROUTES,
     **billing_isolation.ROUTES,
@@ -63,10 +82,23 @@ def _tenancy_world(organization: Organization, tag: str, world: dict) -> dict:
     return {"membership": member, "token": token}
 
 
+def _team_world(organization: Organization, tag: str, world: dict) -> dict:
+    invitation = invitation_create(
+        organization=organization,
+        email=f"invitee-{tag}@example.com",
+        name=f"{tag} invitee",
+        role=Role.FINANCE,
+        invited_by=world["membership"],
+        link_url=lambda token: f"http://testserver/invitations/{token}/",
+    )
+    return {"invitation": invitation}
+
+
 # Each builder gets (organization, tag, world so far) and returns {world key:
 # object}. The tag is the canary for the second organization, so its rows carry it.
 WORLD_BUILDERS: list[Callable[[Organization, str, dict], dict]] = [
     _tenancy_world,
+    _team_world,
     clients_isolation.build,
     tickets_isolation.build,
     billing_isolation.build,

@@ -4,7 +4,7 @@ a staff member who is not a superuser sees only their organizations' rows."""
 from django.contrib import admin
 from django_scopes import scopes_disabled
 
-from .models import ApiToken, AuthEvent, Membership, Organization
+from .models import ApiToken, AuthEvent, Invitation, Membership, Organization
 
 
 def admin_organization_ids(request) -> list[int] | None:
@@ -105,6 +105,26 @@ class AuthEventAdmin(TenantAdmin):
     list_filter = ["kind"]
     search_fields = ["username", "ip_address"]
     readonly_fields = [f.name for f in AuthEvent._meta.fields]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(Invitation)
+class InvitationAdmin(TenantAdmin):
+    """Read only: invitations are sent, resent, revoked and accepted through
+    msops.tenancy.team (the team page and the API), never edited here."""
+
+    list_display = ["email", "role", "organization", "created_at", "expires_at", "accepted_at"]
+    list_filter = ["role"]
+    search_fields = ["email", "name"]
+    readonly_fields = [f.name for f in Invitation._meta.fields if f.name != "nonce"]
 
     def has_add_permission(self, request) -> bool:
         return False

@@ -105,6 +105,12 @@ class Membership(TenantModel):
         help_text="Internal cost per hour, snapshotted onto time entries.",
     )
     created_at = models.DateTimeField(auto_now_add=True)
+    deactivated_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="Set: the person may no longer use the organization (their pages are 404,"
+        " their API tokens revoked). Changed only by msops.tenancy.team.",
+    )
 
     class Meta:
         constraints = [
@@ -114,6 +120,67 @@ class Membership(TenantModel):
 
     def __str__(self) -> str:
         return f"{self.user} in {self.organization} ({self.get_role_display()})"
+
+
+class Invitation(TenantModel):
+    """An email invited to join the organization with a role. Its link is
+    signed and carries a nonce: resending replaces the nonce (older links stop
+    working), accepting uses it up. Written only by msops.tenancy.team."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        EXPIRED = "expired", "Expired"
+        ACCEPTED = "accepted", "Accepted"
+        REVOKED = "revoked", "Revoked"
+
+    email = models.EmailField()
+    name = models.CharField(max_length=150, blank=True, help_text="Optional: how to greet them.")
+    role = models.CharField(max_length=20, choices=Role.choices, default=Role.DEVELOPER)
+    invited_by = models.ForeignKey(
+        Membership, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    nonce = models.CharField(max_length=32, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    sent_at = models.DateTimeField(default=timezone.now, help_text="Last sent (or resent).")
+    expires_at = models.DateTimeField()
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    accepted_membership = models.ForeignKey(
+        Membership, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        indexes = [models.Index(fields=["organization", "email"], name="invitation_org_email")]
+
+    def __str__(self) -> str:
+        return f"{self.email} as {self.get_role_display()} ({self.status})"
+
+    @property
+    def status(self) -> str:
+        """One rule, with :meth:`status_filter` beside it for querysets."""
+        if self.accepted_at is not None:
+            return self.Status.ACCEPTED
+        if self.revoked_at is not None:
+            return self.Status.REVOKED
+        if self.expires_at <= timezone.now():
+            return self.Status.EXPIRED
+        return self.Status.PENDING
+
+    def get_status_display(self) -> str:
+        return self.Status(self.status).label
+
+    @classmethod
+    def status_filter(cls, status: str) -> models.Q:
+        """The rows whose :attr:`status` is ``status``, as a filter."""
+        now = timezone.now()
+        open_ = models.Q(accepted_at__isnull=True, revoked_at__isnull=True)
+        return {
+            cls.Status.ACCEPTED: models.Q(accepted_at__isnull=False),
+            cls.Status.REVOKED: models.Q(accepted_at__isnull=True, revoked_at__isnull=False),
+            cls.Status.EXPIRED: open_ & models.Q(expires_at__lte=now),
+            cls.Status.PENDING: open_ & models.Q(expires_at__gt=now),
+        }[cls.Status(status)]
 
 
 class ApiToken(TenantModel):
@@ -137,9 +204,10 @@ class ApiToken(TenantModel):
 
 
 class AuthEvent(models.Model):
-    """The audit log of sessions and API tokens: who signed in, failed to, was
-    locked out or signed out, and which tokens were created, revoked or used
-    for the first time, with the address and browser they came from.
+    """The audit log of sessions, API tokens and the team: who signed in, failed
+    to, was locked out or signed out, which tokens were created, revoked or used
+    for the first time, who was invited, whose role changed and who was
+    deactivated or reactivated, with the address and browser they came from.
 
     Not a :class:`TenantModel`: a sign-in belongs to no organization (a person
     signs in once for all of theirs), so ``organization`` is null for session
@@ -159,6 +227,12 @@ class AuthEvent(models.Model):
         TOKEN_CREATED = "token_created", "API token created"
         TOKEN_REVOKED = "token_revoked", "API token revoked"
         TOKEN_FIRST_USED = "token_first_used", "API token used for the first time"
+        INVITATION_SENT = "invitation_sent", "Invitation sent"
+        INVITATION_REVOKED = "invitation_revoked", "Invitation revoked"
+        INVITATION_ACCEPTED = "invitation_accepted", "Invitation accepted"
+        ROLE_CHANGED = "role_changed", "Role changed"
+        MEMBER_DEACTIVATED = "member_deactivated", "Member deactivated"
+        MEMBER_REACTIVATED = "member_reactivated", "Member reactivated"
 
     organization = models.ForeignKey(
         Organization, on_delete=models.PROTECT, null=True, blank=True, related_name="+"

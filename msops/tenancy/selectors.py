@@ -11,25 +11,27 @@ from .models import ApiToken, Membership, Organization
 
 
 def membership_for(*, user: AbstractBaseUser, organization: Organization) -> Membership | None:
-    """The user's membership of ``organization``: read inside it (the middleware
-    has activated it), so row security already limits the read to it."""
+    """The user's live membership of ``organization``: read inside it (the
+    middleware has activated it), so row security already limits the read to
+    it. A deactivated membership is none: the person is treated as a stranger."""
     if not user.is_authenticated:
         return None
     return (
         Membership.objects.select_related("organization", "user")
-        .filter(user=user, organization=organization)
+        .filter(user=user, organization=organization, deactivated_at__isnull=True)
         .first()
     )
 
 
 def membership_list_for_user(*, user: AbstractBaseUser) -> list[Membership]:
-    """Every organization the user belongs to, for the landing page and switcher."""
+    """Every organization the user belongs to (deactivated memberships
+    aside), for the landing page and switcher."""
     if not user.is_authenticated:
         return []
     with scopes_disabled(), rls.bypass():
         return list(
             Membership.objects.select_related("organization")
-            .filter(user=user)
+            .filter(user=user, deactivated_at__isnull=True)
             .order_by("organization__name")
         )
 
@@ -38,12 +40,15 @@ def organization_by_slug(*, slug: str) -> Organization | None:
     return Organization.objects.filter(slug=slug).first()
 
 
-def membership_list(*, organization: Organization) -> QuerySet[Membership]:
-    return (
-        Membership.objects.filter(organization=organization)
-        .select_related("user")
-        .order_by("user__username")
-    )
+def membership_list(
+    *, organization: Organization, include_deactivated: bool = False
+) -> QuerySet[Membership]:
+    """The organization's members, for pickers and lists: deactivated ones
+    only when asked for (the API's member list shows them with the date)."""
+    queryset = Membership.objects.filter(organization=organization)
+    if not include_deactivated:
+        queryset = queryset.filter(deactivated_at__isnull=True)
+    return queryset.select_related("user").order_by("user__username")
 
 
 def api_token_list(*, membership: Membership) -> QuerySet[ApiToken]:

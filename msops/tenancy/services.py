@@ -101,7 +101,8 @@ def _token_event(token: ApiToken, kind: str, *, request: HttpRequest | None) -> 
 def api_token_authenticate(*, raw: str, request: HttpRequest | None = None) -> ApiToken | None:
     """The token for a raw credential, if it is live. Looked up across
     organizations: the token is what tells us the organization. Its first
-    use is recorded in the audit log once (``request`` gives the address)."""
+    use is recorded in the audit log once (``request`` gives the address).
+    A deactivated member's token is refused, even if revoking it was missed."""
     if not raw.startswith(TOKEN_PREFIX):
         return None
     now = timezone.now()
@@ -115,7 +116,7 @@ def api_token_authenticate(*, raw: str, request: HttpRequest | None = None) -> A
         )
         if token is None or (token.expires_at and token.expires_at <= now):
             return None
-        if not token.membership.user.is_active:
+        if not token.membership.user.is_active or token.membership.deactivated_at is not None:
             return None
         if token.last_used_at is None:
             # Exactly once, even when two first requests race: only one update finds it unused.

@@ -31,5 +31,5 @@ class MembershipSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Membership
-        fields = ["id", "username", "email", "role", "created_at"]
+        fields = ["id", "username", "email", "role", "created_at", "deactivated_at"]
         read_only_fields = fields

@@ -1,10 +1,12 @@
 from rest_framework import mixins, serializers, viewsets
+from rest_framework.decorators import action
 from rest_framework.generics import RetrieveAPIView
 
 from ..audit import auth_event_list
 from ..models import AuthEvent, Membership
 from ..roles import ADMINS
 from ..selectors import membership_list
+from . import team as team_api
 from .filters import SEARCHABLE_FILTER_BACKENDS
 from .mixins import TenantViewSetMixin
 from .serializers import MembershipSerializer, OrganizationSerializer
@@ -30,7 +32,27 @@ class MembershipViewSet(TenantViewSetMixin, viewsets.ReadOnlyModelViewSet):
     ordering_fields = ["user__username", "created_at"]
 
     def get_tenant_queryset(self, organization):
-        return membership_list(organization=organization)
+        # Deactivated members too: their ``deactivated_at`` says so, and an
+        # admin reactivates them here.
+        return membership_list(organization=organization, include_deactivated=True)
+
+    # Team management (admins; msops/tenancy/api/team.py): role, deactivate, reactivate.
+    action_roles = team_api.MEMBER_ACTION_ROLES
+
+    @team_api.MEMBER_ROLE_SCHEMA
+    @action(detail=True, methods=["post"])
+    def role(self, request, pk=None):
+        return team_api.answer_role(self, request)
+
+    @team_api.MEMBER_DEACTIVATE_SCHEMA
+    @action(detail=True, methods=["post"])
+    def deactivate(self, request, pk=None):
+        return team_api.answer_deactivate(self, request)
+
+    @team_api.MEMBER_REACTIVATE_SCHEMA
+    @action(detail=True, methods=["post"])
+    def reactivate(self, request, pk=None):
+        return team_api.answer_reactivate(self, request)
 
 
 class AuthEventSerializer(serializers.ModelSerializer):
