@@ -18,6 +18,8 @@ from .views import (
     finance_explain,
     jobs,
     scope_checks,
+    timers,
+    timesheet,
 )
 
 app_name = "billing"
@@ -150,6 +152,12 @@ urlpatterns = [
         name="finance_send_back",
     ),
     path("finance/lines/<int:pk>/", finance_explain.finance_line, name="finance_line"),
+    # The person's timer on the ticket page, and their week of time.
+    path("tickets/<int:pk>/timer/start/", timers.ticket_timer_start, name="timer_start"),
+    path("tickets/<int:pk>/timer/stop/", timers.ticket_timer_stop, name="timer_stop"),
+    path("tickets/<int:pk>/timer/discard/", timers.ticket_timer_discard, name="timer_discard"),
+    path("timesheet/", timesheet.timesheet_page, name="timesheet"),
+    path("timesheet/cell/", timesheet.timesheet_cell, name="timesheet_cell"),
     # A contract's usage this month (loaded in place on the client and ticket pages).
     path("contracts/<int:pk>/usage/", finance_explain.contract_usage_view, name="contract_usage"),
 ]

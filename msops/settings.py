@@ -99,6 +99,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "msops.tenancy.context_processors.tenancy",
                 "billing.context_processors.nav_counts",
+                "billing.context_processors.running_timer",
             ],
             "builtins": ["template_partials.templatetags.partials"],
         },
@@ -162,6 +163,9 @@ EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
 vars().update(EMAIL_CONFIG)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="msops <msops@localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
+# Where people reach msops (scheme and host, no path): links in notification
+# mail are this address joined with the page's path (msops.mail.absolute_url).
+SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000")
 
 # --- Security (production) --------------------------------------------------
 SESSION_COOKIE_SECURE = not DEBUG

@@ -7,11 +7,16 @@ from django import forms
 from django.contrib import admin
 from django.core.exceptions import ValidationError
 
-from billing.services import time_entry_correct, time_entry_log, time_entry_remove
+from billing.services import (
+    check_work_date,
+    time_entry_correct,
+    time_entry_log,
+    time_entry_remove,
+)
 from msops.tenancy.admin import TenantAdmin
 from msops.tenancy.scoping import activate_organization
 
-from .models import BillingMoment, IdempotencyKey, Ticket, TimeEntry
+from .models import BillingMoment, IdempotencyKey, Ticket, TimeEntry, Timer
 from .services import (
     ticket_open,
     ticket_update,
@@ -176,6 +181,15 @@ class TimeEntryAdminForm(forms.ModelForm):
             work_date=cleaned.get("work_date"),
             minutes=cleaned.get("minutes"),
         )
+        moved = self.instance.pk is None or cleaned.get("work_date") != self.initial.get(
+            "work_date"
+        )
+        if moved:  # the work-date rule of the time service, before it is asked to save
+            check_work_date(
+                ticket=ticket,
+                work_date=cleaned["work_date"],
+                date_reason=cleaned.get("date_reason") or self.instance.date_reason,
+            )
         return cleaned
 
 
@@ -221,6 +235,7 @@ class TimeEntryAdmin(ServiceAdminMixin, TenantAdmin):
                     work_date=form.cleaned_data["work_date"],
                     minutes=form.cleaned_data["minutes"],
                     notes=form.cleaned_data["notes"],
+                    date_reason=form.cleaned_data.get("date_reason") or None,
                 )
             else:
                 saved = time_entry_log(
@@ -229,6 +244,7 @@ class TimeEntryAdmin(ServiceAdminMixin, TenantAdmin):
                     work_date=obj.work_date,
                     minutes=obj.minutes,
                     notes=obj.notes,
+                    date_reason=obj.date_reason,
                 ).entry
         obj.pk = saved.pk
         obj.refresh_from_db()
@@ -270,4 +286,23 @@ class IdempotencyKeyAdmin(TenantAdmin):
         return False
 
     def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Timer)
+class TimerAdmin(TenantAdmin):
+    """Read-only: timers are started, stopped and discarded by their person
+    (billing.services.timers)."""
+
+    list_display = ["person", "ticket", "started_at", "note", "organization"]
+    list_select_related = ["organization", "person__user", "ticket"]
+    search_fields = ["note", "ticket__title"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
         return False

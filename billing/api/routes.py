@@ -1,6 +1,6 @@
 """Registers the billing API viewsets on the v1 router (msops/api_urls.py)."""
 
-from . import decisions, finance, finance_records, jobs, usage
+from . import decisions, finance, finance_records, jobs, timers, usage
 
 
 def register(router) -> None:
@@ -29,3 +29,6 @@ def register(router) -> None:
     router.register("draft-runs", finance_records.DraftRunViewSet, basename="draft-run")
     # Each contract's usage this month (the figures the pages show).
     router.register("contract-usage", usage.ContractUsageViewSet, basename="contract-usage")
+    # The member's own timer and a person's week of time.
+    router.register("timers", timers.TimerViewSet, basename="timer")
+    router.register("timesheet", timers.TimesheetViewSet, basename="timesheet")

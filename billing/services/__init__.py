@@ -8,6 +8,7 @@ pages, API, admin, commands and tasks alike:
 - ``scope_checks`` — approve, reject, ask the client, the client's answer;
 - ``client_link`` — the client's signed, single-use link;
 - ``moments`` — out of scope and change request, raised by hand.
+- ``timers`` — a person's running timer on a ticket; stopping logs its time.
 """
 
 from tickets.services import LoggedTime, TicketConflict, moment_raise
@@ -29,17 +30,33 @@ from .scope_checks import (
     scope_check_client_answer,
     scope_check_reject,
 )
-from .time_entries import time_entry_correct, time_entry_log, time_entry_remove
+from .time_entries import (
+    check_work_date,
+    time_entry_correct,
+    time_entry_log,
+    time_entry_remove,
+)
+from .timers import (
+    MAX_TIMER_MINUTES,
+    TimerStarted,
+    timer_discard,
+    timer_start,
+    timer_stop,
+    timesheet_cell_set,
+)
 
 __all__ = [
     "APPROVERS",
     "CLIENT_LINK_SALT",
     "DECIDERS",
+    "MAX_TIMER_MINUTES",
     "NO_APPROVAL_AFTER_THE_FACT",
     "ClientLinkError",
     "LoggedTime",
     "ScopeCheckRequest",
     "TicketConflict",
+    "TimerStarted",
+    "check_work_date",
     "decision_record",
     "decision_rule",
     "entries_reclassify",
@@ -58,5 +75,9 @@ __all__ = [
     "time_entry_correct",
     "time_entry_log",
     "time_entry_remove",
+    "timer_discard",
+    "timer_start",
+    "timer_stop",
+    "timesheet_cell_set",
     "work_log_after_the_fact",
 ]

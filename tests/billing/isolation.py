@@ -19,13 +19,24 @@ from tests.billing import (
     routes_jobs,
 )
 from tests.factories import TicketFactory
-from tests.isolation_types import Route
+from tests.isolation_types import Route, collection, obj
 
 ROUTES: dict[str, Route] = {
     **routes_decisions.ROUTES,
     **routes_jobs.ROUTES,
     **isolation_finance.ROUTES,
     **routes_finance_pages.ROUTES,
+    # The timer on the ticket page and the week timesheet (the timer is the member's own).
+    "billing:timer_start": obj(pk="ticket"),
+    "billing:timer_stop": obj(pk="ticket"),
+    "billing:timer_discard": obj(pk="ticket"),
+    "billing:timesheet": collection(),
+    "billing:timesheet_cell": collection(),
+    "api:timer-list": collection(),
+    "api:timer-start": collection(),
+    "api:timer-stop": collection(),
+    "api:timer-discard": collection(),
+    "api:timesheet-list": collection(),
 }
 
 
