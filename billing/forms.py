@@ -4,6 +4,7 @@ are shown on the same fields (msops.forms.add_service_errors)."""
 
 from django import forms
 
+from msops.limits import NOTE_MAX, TITLE_MAX, LimitedTextField
 from tickets.forms import MinutesField
 from tickets.models import Classification, Ticket
 from tickets.selectors import ticket_client_choices, ticket_request_type_choices
@@ -22,7 +23,9 @@ __all__ = [
     "TicketNoteForm",
 ]
 
-TEXT_MAX = 2000
+TEXT_MAX = NOTE_MAX
+# “Outside normal support” / “a change”: the note becomes the moment's detail.
+MOMENT_NOTE_MAX = 300
 
 
 class BillAsField(forms.ChoiceField):
@@ -50,9 +53,10 @@ class DecisionForm(forms.Form):
         choices=Classification.choices,
         error_messages={"required": "Choose included, billable, needs approval or unclear."},
     )
-    reason = forms.CharField(
+    reason = LimitedTextField(
+        limit=NOTE_MAX,
+        what="Reasons",
         required=False,
-        max_length=TEXT_MAX,
         widget=forms.Textarea(attrs={"rows": 2}),
         help_text="Needed when you go against the rule, choose unclear or need approval.",
     )
@@ -62,9 +66,10 @@ class DecisionForm(forms.Form):
         help_text="Minutes (240) or hours:minutes (4:00).",
         widget=forms.TextInput(attrs={"placeholder": "4:00", "maxlength": 12}),
     )
-    client_explanation = forms.CharField(
+    client_explanation = LimitedTextField(
+        limit=NOTE_MAX,
+        what="Explanations",
         required=False,
-        max_length=TEXT_MAX,
         label="Explanation to the client",
         widget=forms.Textarea(attrs={"rows": 3}),
         help_text="The change and its cost in plain words. Empty: we write one for you.",
@@ -84,9 +89,7 @@ class DecisionForm(forms.Form):
 class TicketNoteForm(forms.Form):
     """“Outside normal support” / “client asked for a change”: an optional note."""
 
-    note = forms.CharField(
-        required=False, max_length=300, widget=forms.TextInput(attrs={"maxlength": 300})
-    )
+    note = LimitedTextField(limit=MOMENT_NOTE_MAX, what="Notes", required=False)
 
 
 class MoveToImplementationForm(forms.Form):
@@ -106,7 +109,7 @@ class AfterTheFactForm(forms.Form):
 
     client = forms.ModelChoiceField(queryset=None)
     request_type = forms.ModelChoiceField(queryset=None)
-    title = forms.CharField(required=False, max_length=200, label="What was done")
+    title = LimitedTextField(limit=TITLE_MAX, what="Titles", required=False, label="What was done")
     minutes = MinutesField(
         label="Time",
         help_text="Minutes (45) or hours:minutes (1:30).",
@@ -121,14 +124,15 @@ class AfterTheFactForm(forms.Form):
     classification = forms.ChoiceField(
         choices=CLASSIFICATION_CHOICES, required=False, label="Billing"
     )
-    reason = forms.CharField(
+    reason = LimitedTextField(
+        limit=NOTE_MAX,
+        what="Reasons",
         required=False,
-        max_length=TEXT_MAX,
         widget=forms.Textarea(attrs={"rows": 2}),
         help_text="Needed when you go against the rule or choose unclear.",
     )
-    notes = forms.CharField(
-        required=False, max_length=TEXT_MAX, widget=forms.Textarea(attrs={"rows": 2})
+    notes = LimitedTextField(
+        limit=NOTE_MAX, what="Notes", required=False, widget=forms.Textarea(attrs={"rows": 2})
     )
 
     def __init__(self, *args, organization, **kwargs):
@@ -166,9 +170,10 @@ class ApproveForm(_BillAsForm):
 
 
 class RejectForm(forms.Form):
-    note = forms.CharField(
+    note = LimitedTextField(
+        limit=NOTE_MAX,
+        what="Notes",
         required=False,
-        max_length=TEXT_MAX,
         label="Why not",
         widget=forms.Textarea(attrs={"rows": 2}),
     )
@@ -181,9 +186,10 @@ class AskClientForm(_BillAsForm):
         label="Client contact's email",
         widget=forms.EmailInput(attrs={"autocomplete": "off"}),
     )
-    client_explanation = forms.CharField(
+    client_explanation = LimitedTextField(
+        limit=NOTE_MAX,
+        what="Explanations",
         required=False,
-        max_length=TEXT_MAX,
         label="What the client will read",
         widget=forms.Textarea(attrs={"rows": 3}),
     )
@@ -194,7 +200,7 @@ class ClientAnswerForm(forms.Form):
     APPROVE = "approve"
     DECLINE = "decline"
 
-    name = forms.CharField(required=False, max_length=200, label="Your name")
+    name = LimitedTextField(limit=200, what="Names", required=False, label="Your name")
     answer = forms.ChoiceField(
         choices=[(APPROVE, "Approve"), (DECLINE, "Decline")],
         error_messages={"required": "Approve or decline."},
@@ -212,7 +218,9 @@ class ReclassifyForm(forms.Form):
             if value != Classification.NEEDS_APPROVAL
         ]
     )
-    reason = forms.CharField(max_length=2000, widget=forms.Textarea(attrs={"rows": 2}))
+    reason = LimitedTextField(
+        limit=NOTE_MAX, what="Reasons", widget=forms.Textarea(attrs={"rows": 2})
+    )
     write_off = forms.BooleanField(required=False, label="Write off (not billed)")
     version = forms.IntegerField(widget=forms.HiddenInput)
 

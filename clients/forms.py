@@ -8,19 +8,26 @@ from collections.abc import Iterable
 from django import forms
 
 from msops.forms import MemberChoiceField
+from msops.limits import NOTE_MAX, LimitedTextField
 from msops.tenancy.models import Membership
 from tickets.forms import MinutesField
 
-from .models import Client, RequestType, Treatment
+from .models import BlockTopUp, Client, RequestType, ScopeRule, Treatment
+
+
+def _max(model, field: str) -> int:
+    return model._meta.get_field(field).max_length
 
 
 class ClientForm(forms.Form):
-    name = forms.CharField(max_length=200)
+    name = LimitedTextField(limit=_max(Client, "name"), what="Names")
     status = forms.ChoiceField(choices=Client.Status.choices, initial=Client.Status.ONBOARDING)
     account_manager = MemberChoiceField(
         queryset=Membership.objects.none(), required=False, empty_label="No one yet"
     )
-    billing_notes = forms.CharField(
+    billing_notes = LimitedTextField(
+        limit=NOTE_MAX,
+        what="Billing notes",
         required=False,
         widget=forms.Textarea(attrs={"rows": 4}),
         help_text="Shown beside the work on every ticket of this client.",
@@ -53,8 +60,11 @@ class ScopeRuleForm(forms.Form):
         required=False, min_value=1, help_text="Past this much time the work needs approval."
     )
     rate_override = forms.DecimalField(required=False, min_value=0, max_digits=12, decimal_places=2)
-    explanation = forms.CharField(
-        required=False, max_length=200, help_text="The one line a developer sees."
+    explanation = LimitedTextField(
+        limit=_max(ScopeRule, "explanation"),
+        what="Explanations",
+        required=False,
+        help_text="The one line a developer sees.",
     )
     effective_from = forms.DateField(
         required=False,
@@ -106,7 +116,7 @@ class ScopeRuleEndForm(forms.Form):
 
 
 class RequestTypeForm(forms.Form):
-    name = forms.CharField(max_length=100)
+    name = LimitedTextField(limit=_max(RequestType, "name"), what="Names")
     default_treatment = forms.ChoiceField(
         choices=Treatment.choices, initial=Treatment.INCLUDED, label="Default billing"
     )
@@ -128,4 +138,4 @@ class BlockTopUpForm(forms.Form):
     )
     minutes = MinutesField(label="Time", help_text="Hours:minutes (20:00) or minutes (1200).")
     price = forms.DecimalField(max_digits=12, decimal_places=2)
-    note = forms.CharField(required=False, max_length=200)
+    note = LimitedTextField(limit=_max(BlockTopUp, "note"), what="Notes", required=False)

@@ -9,6 +9,14 @@ from django.core.exceptions import ValidationError
 
 from clients.models import Priority
 from msops.forms import MemberChoiceField
+from msops.limits import (
+    DATE_REASON_MAX,
+    DESCRIPTION_MAX,
+    NOTE_MAX,
+    TIME_ENTRY_NOTES_MAX,
+    TITLE_MAX,
+    LimitedTextField,
+)
 
 from .models import Ticket
 from .selectors import (
@@ -54,7 +62,8 @@ class TicketFilterForm(forms.Form):
 
     STATUS_CHOICES = [("", "Any status"), (OPEN, "Open"), *Ticket.Status.choices]
     PRIORITY_CHOICES = [("", "Any priority"), *Priority.choices]
-    MOMENT_CHOICES = [("", "Any"), (OPEN, "With open billing moments")]
+    # ``moments=open``: the tickets waiting for a billing decision (the home links here).
+    MOMENT_CHOICES = [("", "Any"), (OPEN, "Waiting for a decision")]
 
     q = forms.CharField(required=False, max_length=100, label="Search title or number")
     client = forms.ModelChoiceField(queryset=None, required=False, empty_label="Any client")
@@ -64,8 +73,11 @@ class TicketFilterForm(forms.Form):
         queryset=None, required=False, empty_label="Any request type"
     )
     priority = forms.ChoiceField(choices=PRIORITY_CHOICES, required=False)
-    moments = forms.ChoiceField(choices=MOMENT_CHOICES, required=False, label="Billing moments")
+    moments = forms.ChoiceField(choices=MOMENT_CHOICES, required=False, label="Billing decision")
     mine = forms.BooleanField(required=False, label="Assigned to me")
+    mine_or_opened = forms.BooleanField(
+        required=False, label="Mine, or opened by me and unassigned"
+    )
     my_clients = forms.BooleanField(required=False, label="My clients")
     unassigned = forms.BooleanField(required=False, label="Unassigned")
     sort = forms.CharField(required=False, widget=forms.HiddenInput)
@@ -98,8 +110,13 @@ class TicketFilterForm(forms.Form):
 class TicketForm(forms.Form):
     client = forms.ModelChoiceField(queryset=None)
     request_type = forms.ModelChoiceField(queryset=None)
-    title = forms.CharField(max_length=200)
-    description = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 4}))
+    title = LimitedTextField(limit=TITLE_MAX, what="Titles")
+    description = LimitedTextField(
+        limit=DESCRIPTION_MAX,
+        what="Descriptions",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 4}),
+    )
     priority = forms.ChoiceField(choices=Priority.choices, initial=Priority.NORMAL)
     source = forms.ChoiceField(choices=Ticket.Source.choices, initial=Ticket.Source.PORTAL)
     assignee = MemberChoiceField(queryset=None, required=False, empty_label="Nobody yet")
@@ -126,8 +143,9 @@ class TicketUpdateForm(forms.Form):
         label="Request type",
         help_text="Correcting it asks the billing question again under its rule.",
     )
-    # No max_length here: the length is the service's rule, so its message shows.
-    resolution_note = forms.CharField(
+    resolution_note = LimitedTextField(
+        limit=NOTE_MAX,
+        what="Resolution notes",
         required=False,
         label="Resolution note — what was done, for the next person",
         widget=forms.Textarea(attrs={"rows": 3}),
@@ -174,6 +192,19 @@ class LogTimeForm(forms.Form):
         help_text="Minutes (45) or hours:minutes (1:30).",
         widget=forms.TextInput(attrs={"placeholder": "0:30", "maxlength": 12}),
     )
-    notes = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    notes = LimitedTextField(
+        limit=TIME_ENTRY_NOTES_MAX,
+        what="Notes",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+    date_reason = LimitedTextField(
+        limit=DATE_REASON_MAX,
+        what="Reasons",
+        required=False,
+        label="Reason (logged after the fact / outside the contract)",
+        help_text="Needed when the date is before the ticket was opened or no contract covers it.",
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
     # A fresh key per rendered form: a double submit logs the time once.
     idempotency_key = forms.CharField(required=False, max_length=100, widget=forms.HiddenInput)

@@ -6,6 +6,14 @@ from django.db.models import Q
 from django.utils import timezone
 
 from clients.models import MONEY, Client, Contract, Priority, RequestType
+from msops.limits import (
+    DATE_REASON_MAX,
+    DESCRIPTION_MAX,
+    NOTE_MAX,
+    TIME_ENTRY_NOTES_MAX,
+    TITLE_MAX,
+    LengthLimit,
+)
 from msops.tenancy.models import Membership, TenantModel
 
 
@@ -41,8 +49,10 @@ class Ticket(TenantModel):
         INTERNAL = "internal", "Internal"
 
     number = models.PositiveIntegerField(editable=False)
-    title = models.CharField(max_length=200)
-    description = models.TextField(blank=True)
+    title = models.CharField(max_length=TITLE_MAX)
+    description = models.TextField(
+        blank=True, validators=[LengthLimit(DESCRIPTION_MAX, "Descriptions")]
+    )
     client = models.ForeignKey(Client, on_delete=models.PROTECT, related_name="tickets")
     contract = models.ForeignKey(
         Contract, on_delete=models.PROTECT, null=True, blank=True, related_name="tickets"
@@ -64,7 +74,9 @@ class Ticket(TenantModel):
     first_responded_at = models.DateTimeField(null=True, blank=True)
     resolved_at = models.DateTimeField(null=True, blank=True)
     resolution_note = models.TextField(
-        blank=True, help_text="What was done, for the next person: written when resolving."
+        blank=True,
+        validators=[LengthLimit(NOTE_MAX, "Resolution notes")],
+        help_text="What was done, for the next person: written when resolving.",
     )
     reopen_count = models.PositiveIntegerField(
         default=0, help_text="How often the ticket went from resolved or closed back to open."
@@ -122,7 +134,16 @@ class TimeEntry(TenantModel):
     minutes = models.PositiveIntegerField(
         validators=[MinValueValidator(1), MaxValueValidator(1440)]
     )
-    notes = models.TextField(blank=True)
+    notes = models.TextField(blank=True, validators=[LengthLimit(TIME_ENTRY_NOTES_MAX, "Notes")])
+    # A default in the database too: rows written by raw SQL (seed_scale) get "".
+    date_reason = models.CharField(
+        max_length=DATE_REASON_MAX,
+        blank=True,
+        default="",
+        db_default="",
+        help_text="Why the work date is before the ticket was opened or on a day no contract"
+        " covers (logged after the fact, outside the contract).",
+    )
     entered_at = models.DateTimeField(default=timezone.now)
     billing_status = models.CharField(
         max_length=20, choices=BillingStatus.choices, default=BillingStatus.UNDECIDED
@@ -236,3 +257,33 @@ class BillingMoment(TenantModel):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} on {self.ticket}"
+
+
+class Timer(TenantModel):
+    """A person's running timer on a ticket, kept on the server so it survives
+    a reload or a closed tab. One row per person (a membership): one running
+    timer. Stopping it logs the time and removes the row
+    (``billing.services.timers``)."""
+
+    person = models.ForeignKey(Membership, on_delete=models.CASCADE, related_name="+")
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="+")
+    started_at = models.DateTimeField(default=timezone.now)
+    note = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "person"], name="timer_one_per_person"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Timer on {self.ticket} since {self.started_at:%Y-%m-%d %H:%M}"
+
+    @property
+    def elapsed_seconds(self) -> int:
+        """Whole seconds since it started (0 for a start in the future)."""
+        return max(0, int((timezone.now() - self.started_at).total_seconds()))
+
+    @property
+    def elapsed_minutes(self) -> int:
+        """Whole minutes run so far, as a clock shows them (rounded down)."""
+        return self.elapsed_seconds // 60

@@ -8,6 +8,7 @@ from rest_framework import serializers
 from clients.models import Contract
 from msops.calendar import parse_month
 from msops.display import member_name
+from msops.limits import NOTE_MAX, LimitedCharField
 from msops.tenancy.api.mixins import TenantPrimaryKeyRelatedField
 from msops.tenancy.api.schema import ErrorSerializer
 from msops.tenancy.models import Membership
@@ -152,8 +153,10 @@ class VersionSerializer(serializers.Serializer):
 
 
 class UnlockSerializer(VersionSerializer):
-    reason = serializers.CharField(
-        max_length=2000, help_text="Why the period is unlocked (recorded on its history)."
+    reason = LimitedCharField(
+        limit=NOTE_MAX,
+        what="Reasons",
+        help_text="Why the period is unlocked (recorded on its history).",
     )
 
 
@@ -225,19 +228,21 @@ class ExceptionClassifySerializer(serializers.Serializer):
     classification = serializers.ChoiceField(
         choices=Classification.choices, help_text="Finance classifies as included or billable."
     )
-    reason = serializers.CharField(required=False, allow_blank=True, default="", max_length=2000)
+    reason = LimitedCharField(
+        limit=NOTE_MAX, what="Reasons", required=False, allow_blank=True, default=""
+    )
 
 
 class ExceptionWriteOffSerializer(serializers.Serializer):
     ticket = TenantPrimaryKeyRelatedField(queryset=Ticket.objects)
-    reason = serializers.CharField(max_length=2000)
+    reason = LimitedCharField(limit=NOTE_MAX, what="Reasons")
 
 
 class ExceptionSendBackSerializer(serializers.Serializer):
     to = TenantPrimaryKeyRelatedField(
         queryset=Membership.objects, help_text="The member to send the question to."
     )
-    note = serializers.CharField(max_length=2000)
+    note = LimitedCharField(limit=NOTE_MAX, what="Notes")
     ticket = TenantPrimaryKeyRelatedField(
         queryset=Ticket.objects, required=False, allow_null=True, default=None
     )
@@ -252,7 +257,7 @@ class ExceptionSendBackSerializer(serializers.Serializer):
 
 class ExceptionResolveFlagSerializer(serializers.Serializer):
     flag = TenantPrimaryKeyRelatedField(queryset=ExceptionFlag.objects)
-    note = serializers.CharField(max_length=2000)
+    note = LimitedCharField(limit=NOTE_MAX, what="Notes")
 
 
 # --- drafts and lines -------------------------------------------------------------------
@@ -395,7 +400,7 @@ class AdjustmentCreateSerializer(serializers.Serializer):
     amount = serializers.DecimalField(
         max_digits=12, decimal_places=2, help_text="Negative for a credit, e.g. -120.00."
     )
-    reason = serializers.CharField(max_length=2000)
+    reason = LimitedCharField(limit=NOTE_MAX, what="Reasons")
     contract = TenantPrimaryKeyRelatedField(
         queryset=Contract.objects, required=False, allow_null=True, default=None
     )

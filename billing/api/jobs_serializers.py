@@ -4,6 +4,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from msops.display import member_name
+from msops.limits import NOTE_MAX, LimitedCharField
 from msops.tenancy.api.fields import BlankAsNullChoiceField
 from msops.tenancy.api.mixins import TenantPrimaryKeyRelatedField
 from msops.tenancy.models import Membership
@@ -75,18 +76,21 @@ class FlagSerializer(serializers.ModelSerializer):
 
 
 class ResolveSerializer(serializers.Serializer):
-    note = serializers.CharField(
+    note = LimitedCharField(
+        limit=NOTE_MAX,
+        what="Notes",
         required=False,
         allow_blank=True,
-        max_length=2000,
         default="",
         help_text="How it was settled.",
     )
 
 
 class FlagResolveSerializer(serializers.Serializer):
-    note = serializers.CharField(
-        max_length=2000, help_text="How it was settled: what the next person reads."
+    note = LimitedCharField(
+        limit=NOTE_MAX,
+        what="Notes",
+        help_text="How it was settled: what the next person reads.",
     )
 
 

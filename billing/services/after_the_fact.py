@@ -9,6 +9,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from clients.models import Client, Priority, RequestType
+from msops.limits import DATE_REASON_MAX
 from msops.tenancy.models import Membership, Organization
 from tickets.models import Classification
 from tickets.selectors import ticket_rule
@@ -22,6 +23,17 @@ from .time_entries import time_entry_log
 NO_APPROVAL_AFTER_THE_FACT = (
     "Work already done can't wait for approval: choose billable, included or unclear, and say why."
 )
+# Why the entry's date may be before its ticket was opened (or outside every
+# contract): this flow opens the ticket now for work already done.
+LOGGED_AFTER_THE_FACT = "Logged after the fact: the ticket was opened for work already done."
+
+
+def _date_reason(reason: str) -> str:
+    """The entry's date reason: the flow's own, with the decision's reason
+    when it fits."""
+    reason = (reason or "").strip()
+    with_reason = f"Logged after the fact: {reason}"
+    return with_reason if reason and len(with_reason) <= DATE_REASON_MAX else LOGGED_AFTER_THE_FACT
 
 
 @transaction.atomic
@@ -58,8 +70,11 @@ def work_log_after_the_fact(
             source=source,
             assignee=actor,
             opened_at=opened_at,
+            description=notes,
         ),
-        lambda: validate_time(organization=organization, work_date=work_date, minutes=minutes),
+        lambda: validate_time(
+            organization=organization, work_date=work_date, minutes=minutes, notes=notes
+        ),
     ):
         try:
             check()
@@ -88,7 +103,12 @@ def work_log_after_the_fact(
     if classification == Classification.NEEDS_APPROVAL:
         raise ValidationError({"classification": NO_APPROVAL_AFTER_THE_FACT})
     time_entry_log(
-        ticket=ticket, person=actor, work_date=work_date, minutes=minutes, notes=notes or title
+        ticket=ticket,
+        person=actor,
+        work_date=work_date,
+        minutes=minutes,
+        notes=notes or title,
+        date_reason=_date_reason(reason),
     )
     ticket.refresh_from_db()
     return decision_record(

@@ -17,16 +17,23 @@ takes its meaning from the ticket's state when it is logged:
 
 So an entry that crosses a threshold carries two portions (60 included + 30
 waiting), and the decision that answers covers only the 30.
+
+A work date before the day the ticket was opened, or on a day no contract of
+the client covers, needs a reason (``date_reason``, kept on the entry): work
+logged after the fact, or outside any agreement, is said to be so
+(:func:`work_date_problems`).
 """
 
 import datetime
 from collections import defaultdict
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Max, Q
 
 from clients.rules import AppliedRule
 from msops.tenancy.models import Membership
+from msops.timezones import organization_date, organization_today
 from tickets.models import Ticket, TimeEntry
 from tickets.selectors import ticket_rule
 from tickets.services import (
@@ -34,6 +41,7 @@ from tickets.services import (
     time_entry_create,
     time_entry_delete,
     time_entry_update,
+    validate_time,
 )
 
 from ..models import BillingDecision, EntryPortion, ScopeCheck
@@ -138,6 +146,49 @@ def _after_write(ticket: Ticket) -> None:
     flags_check_soon(ticket=ticket)
 
 
+def work_date_problems(*, ticket: Ticket, work_date: datetime.date) -> list[str]:
+    """Why work on ``work_date`` needs a reason to be logged on ``ticket``
+    (empty: it needs none): the day is before the ticket was opened (in the
+    organization's timezone), or no contract of the client covers it."""
+    problems = []
+    opened_on = organization_date(ticket.organization, ticket.opened_at)
+    if work_date < opened_on:
+        problems.append(
+            f"Ticket #{ticket.number} was opened on {opened_on:%Y-%m-%d}: work on "
+            f"{work_date:%Y-%m-%d} needs a reason (logged after the fact)."
+        )
+    if ticket_rule(ticket=ticket, on=work_date).contract is None:
+        problems.append(
+            f"No contract of {ticket.client.name} covers {work_date:%Y-%m-%d}: the work would "
+            "be billable outside any agreement. Say why to log it."
+        )
+    return problems
+
+
+def check_work_date(*, ticket: Ticket, work_date: datetime.date, date_reason: str = "") -> None:
+    """The rule of :func:`time_entry_log` for the work date, for forms that
+    want it before saving (the admin's): a date before the ticket was opened
+    or outside every contract needs a reason."""
+    reason = date_reason.strip() if isinstance(date_reason, str) else ""
+    errors = _unexplained_date(ticket=ticket, work_date=work_date, reason=reason)
+    if errors:
+        raise ValidationError(errors)
+
+
+def _unexplained_date(*, ticket: Ticket, work_date, reason: str) -> dict[str, list[str]]:
+    """The work date's problems when no reason is given. A value that is not
+    a day, or a day in the future, is left to the row's own checks."""
+    if (
+        reason
+        or not isinstance(work_date, datetime.date)
+        or isinstance(work_date, datetime.datetime)
+        or work_date > organization_today(ticket.organization)
+    ):
+        return {}
+    problems = work_date_problems(ticket=ticket, work_date=work_date)
+    return {"work_date": problems} if problems else {}
+
+
 @transaction.atomic
 def time_entry_log(
     *,
@@ -148,14 +199,33 @@ def time_entry_log(
     notes: str = "",
     idempotency_key: str | None = None,
     entered_at: datetime.datetime | None = None,
+    date_reason: str = "",
 ) -> LoggedTime:
     """Log time on a ticket and give its minutes their meaning (see the
-    module). A repeated idempotency key returns the first entry. A work date
-    in a locked billing period refuses (:class:`PeriodLocked`)."""
+    module). A work date before the ticket was opened or outside every
+    contract needs ``date_reason`` (kept on the entry). A repeated
+    idempotency key returns the first entry. A work date in a locked billing
+    period refuses (:class:`PeriodLocked`)."""
     # The ticket first, then its billing period: every time and decision
     # service takes the two in this order, so none waits on another in a cycle.
     current = _locked_ticket(ticket)
     ensure_open(organization_id=ticket.organization_id, client=current.client, days=[work_date])
+    errors: dict[str, list[str]] = {}
+    try:
+        validate_time(
+            organization=current.organization,
+            work_date=work_date,
+            minutes=minutes,
+            notes=notes,
+            date_reason=date_reason,
+        )
+    except ValidationError as error:
+        errors = dict(error.message_dict)
+    if "work_date" not in errors and "date_reason" not in errors:
+        reason = (date_reason or "").strip() if isinstance(date_reason, str) else ""
+        errors.update(_unexplained_date(ticket=current, work_date=work_date, reason=reason))
+    if errors:
+        raise ValidationError(errors)
     logged = time_entry_create(
         ticket=ticket,
         person=person,
@@ -164,6 +234,7 @@ def time_entry_log(
         notes=notes,
         idempotency_key=idempotency_key,
         entered_at=entered_at,
+        date_reason=date_reason,
     )
     if logged.replayed:
         return logged
@@ -188,18 +259,30 @@ def time_entry_correct(
     work_date: datetime.date | None = None,
     minutes: int | None = None,
     notes: str | None = None,
+    date_reason: str | None = None,
 ) -> TimeEntry:
     """Correct an entry (``None``: unchanged). Its minutes keep the decisions
     that gave them meaning: moved to another date, they are judged by the rule
     in force on it (a date no contract covers makes included work billable);
     fewer minutes drop the last ones; more minutes are new work at the
-    ticket's current total. Locked entries, and a move into a locked billing
-    period, refuse."""
+    ticket's current total. A move to a date before the ticket was opened or
+    outside every contract needs a reason: ``date_reason``, or the one the
+    entry keeps. Locked entries, and a move into a locked billing period,
+    refuse."""
     ticket = _locked_ticket(entry.ticket)
     ensure_open(organization_id=ticket.organization_id, client=ticket.client,
                 days=[entry.work_date, work_date])  # fmt: skip
     before = TimeEntry.objects.get(organization=entry.organization_id, pk=entry.pk)
-    updated = time_entry_update(entry=entry, work_date=work_date, minutes=minutes, notes=notes)
+    if work_date is not None and work_date != before.work_date and not before.locked:
+        reason = date_reason.strip() if isinstance(date_reason, str) else ""
+        errors = _unexplained_date(
+            ticket=ticket, work_date=work_date, reason=reason or before.date_reason
+        )
+        if errors:
+            raise ValidationError(errors)
+    updated = time_entry_update(
+        entry=entry, work_date=work_date, minutes=minutes, notes=notes, date_reason=date_reason
+    )
     org_id = updated.organization_id
     portions = list(
         EntryPortion.objects.filter(organization=org_id, entry=updated)

@@ -6,6 +6,7 @@ from typing import Any
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import transaction
 
+from msops.limits import NOTE_MAX, too_long
 from msops.tenancy.models import Membership, Organization
 from msops.tenancy.roles import MANAGERS
 
@@ -36,6 +37,10 @@ def _client_rules(client: Client, errors: Errors) -> None:
             .exists()
         ):
             add_error(errors, "name", f"There is already a client called “{client.name}”.")
+    if "billing_notes" not in errors:
+        message = too_long(client.billing_notes, limit=NOTE_MAX, what="Billing notes")
+        if message:
+            add_error(errors, "billing_notes", message)
     manager = client.account_manager
     if (
         "account_manager" not in errors

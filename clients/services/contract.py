@@ -9,12 +9,13 @@ from typing import Any
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import transaction
 from django.db.models import ProtectedError
-from django.utils import timezone
 
 from msops import period_guard
 from msops.calendar import months_between
 from msops.errors import IN_USE
+from msops.limits import NOTE_MAX, too_long
 from msops.tenancy.models import Organization
+from msops.timezones import organization_today
 
 from ..models import (
     ZERO,
@@ -96,6 +97,10 @@ def _contract_rules(contract: Contract, errors: Errors, *, original: Mapping[str
         contract.currency = (contract.currency or contract.organization.currency).strip().upper()
         if not CURRENCY.match(contract.currency):
             add_error(errors, "currency", "Use a three-letter currency code such as EUR or USD.")
+    if "exclusions" not in errors:
+        message = too_long(contract.exclusions, limit=NOTE_MAX, what="Exclusions")
+        if message:
+            add_error(errors, "exclusions", message)
     starts_on, ends_on = contract.starts_on, contract.ends_on
     dates_valid = "starts_on" not in errors and "ends_on" not in errors
     if dates_valid and ends_on is not None and ends_on <= starts_on:
@@ -141,6 +146,18 @@ def _top_up_dates_rules(contract: Contract, errors: Errors, *, original: Mapping
     move with the start) and stays a block while it has any (or terms that
     say when they expire)."""
     top_ups = BlockTopUp.objects.filter(organization=contract.organization_id, contract=contract)
+    if (
+        "kind" not in errors
+        and contract.kind == Contract.Kind.BLOCK
+        and original.get("kind") not in (None, Contract.Kind.BLOCK)
+        and not top_ups.exists()
+    ):
+        add_error(
+            errors,
+            "kind",
+            "A block of hours starts with prepaid time, and this contract has none: "
+            "add a block contract with its prepaid minutes instead.",
+        )
     if "kind" not in errors and contract.kind != Contract.Kind.BLOCK:
         if top_ups.exists():
             add_error(errors, "kind", "This block of hours has top-ups: it stays a block.")
@@ -375,18 +392,19 @@ def _priced_months_open(contract: Contract, original: Mapping[str, Any]) -> None
     """A change to the dates or the pricing of a contract changes the months it
     touches: a locked billing month among them refuses it (msops.period_guard)."""
     months: list[datetime.date] = []
+    today = organization_today(contract.organization)
     field_name = "starts_on"
     for field in ("starts_on", "ends_on"):
         old, new = original[field], getattr(contract, field)
         if old != new:
             ends = [d for d in (old, new) if d is not None]
             if len(ends) == 1:  # an end added or removed: every month after it
-                ends.append(timezone.localdate())
+                ends.append(today)
             if not months:
                 field_name = field
             months += months_between(*ends)
     if any(getattr(contract, f) != original[f] for f in PRICED_BY):
-        until = contract.ends_on or timezone.localdate()
+        until = contract.ends_on or today
         months += months_between(original["starts_on"], max(until, original["starts_on"]))
         field_name = next(f for f in PRICED_BY if getattr(contract, f) != original[f])
     if months:

@@ -60,7 +60,7 @@ def terms(org, account_manager):
 
 @pytest.fixture
 def open_ticket(org, developer, terms):
-    def _open(kind="troubleshooting", title="Mail is down"):
+    def _open(kind="troubleshooting", title="Mail is down", opened_at=None):
         with activate_organization(org):
             return ticket_open(
                 organization=org,
@@ -69,6 +69,7 @@ def open_ticket(org, developer, terms):
                 request_type=terms["rules"][kind].request_type,
                 title=title,
                 assignee=developer,
+                opened_at=opened_at,
             )
 
     return _open

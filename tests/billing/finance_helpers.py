@@ -80,10 +80,19 @@ def contract_of(
     return contract
 
 
+# The tickets are opened on the contracts' first day: work logged on them
+# through the services in the months after needs no reason.
+OPENED_AT = datetime.datetime(2025, 1, 1, 9, tzinfo=datetime.UTC)
+
+
 def ticket_of(client, title: str | None = None, contract: Contract | None = None):
     fields = {"title": title} if title else {}
     return TicketFactory(
-        organization=client.organization, client=client, contract=contract, **fields
+        organization=client.organization,
+        client=client,
+        contract=contract,
+        opened_at=OPENED_AT,
+        **fields,
     )
 
 

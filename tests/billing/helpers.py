@@ -15,13 +15,14 @@ def decide(ticket, actor, classification, **kwargs):
     )
 
 
-def log(ticket, person, minutes, days_ago=0):
+def log(ticket, person, minutes, days_ago=0, **kwargs):
     """Log ``minutes`` ``days_ago`` days before today (the organization's)."""
     return time_entry_log(
         ticket=ticket,
         person=person,
         work_date=organization_today(ticket.organization) - datetime.timedelta(days=days_ago),
         minutes=minutes,
+        **kwargs,
     ).entry
 
 

@@ -33,6 +33,22 @@ Kind = ExceptionFlag.Kind
 DETECTORS = ["check", "sweep"]
 
 
+def two_months_ago() -> datetime.datetime:
+    """When the tests' tickets were opened: before the work of the weeks they log."""
+    return timezone.now() - datetime.timedelta(days=60)
+
+
+@pytest.fixture
+def open_ticket(open_ticket):
+    """Tickets opened two months ago (work before the opening needs a reason)."""
+
+    def _open(*args, **kwargs):
+        kwargs.setdefault("opened_at", two_months_ago())
+        return open_ticket(*args, **kwargs)
+
+    return _open
+
+
 def detect(how: str, ticket) -> int:
     organization = ticket.organization
     if how == "check":
@@ -406,7 +422,7 @@ def block_ticket(org, developer, account_manager, **contract):
     rule = ScopeRuleFactory(contract=block, expected_minutes=10_000)
     ticket = ticket_open(
         organization=org, opened_by=developer, client=client, request_type=rule.request_type,
-        title="Migration",
+        title="Migration", opened_at=two_months_ago(),
     )  # fmt: skip
     assert ticket.contract == block
     decide(ticket, developer, "included")

@@ -9,6 +9,7 @@ from decimal import Decimal
 import pytest
 from django.core.exceptions import ValidationError
 from django.db.models import Sum
+from django.utils import timezone
 
 from billing.flags import flags_check_ticket, flags_sweep
 from billing.models import DecisionLogEntry, EntryPortion, ExceptionFlag, ReviewItem, ScopeCheck
@@ -79,7 +80,7 @@ def test_a_later_decision_does_not_relabel_work_an_earlier_one_covered(
 
 
 def test_reclassifying_named_entries_needs_a_reason_and_is_logged(scoped, open_ticket, developer):
-    ticket = open_ticket()
+    ticket = open_ticket(opened_at=timezone.now() - datetime.timedelta(days=10))
     first = log(ticket, developer, 20, days_ago=2)
     decide(ticket, developer, "included")
     with pytest.raises(ValidationError) as error:
@@ -256,14 +257,14 @@ def test_included_work_that_can_be_included_is_not_written_off_with_work_that_ca
     """Reclassified as included: the covered entry draws from the allowance,
     the one after the contract ended is written off (with the reason)."""
     today = organization_today(org)
-    ticket = open_ticket()
+    ticket = open_ticket(opened_at=timezone.now() - datetime.timedelta(days=10))
     covered = time_entry_log(
         ticket=ticket, person=developer, work_date=today - datetime.timedelta(days=5), minutes=20
     ).entry
     Contract.objects.filter(pk=terms["contract"].pk).update(
         ends_on=today - datetime.timedelta(days=3)
     )
-    after = log(ticket, developer, 25)
+    after = log(ticket, developer, 25, date_reason="The handover week, after the contract ended.")
     ticket.refresh_from_db()
     decision = entries_reclassify(
         ticket=ticket,
@@ -311,7 +312,7 @@ def test_work_for_a_client_without_a_contract_is_billable_at_the_default_rate_an
     )  # fmt: skip
     decision = decide(ticket, developer, "billable")
     assert decision.suggested_classification == "billable" and not decision.overrides_rule
-    entry = log(ticket, developer, 45)
+    entry = log(ticket, developer, 45, date_reason="Ad hoc work; no contract yet.")
     assert entry.billing_status == Status.BILLABLE
     assert entry.rate == Decimal("95.00")
     flags_check_ticket(organization=org, ticket_id=ticket.pk)
@@ -325,14 +326,18 @@ def test_included_work_moved_past_the_contracts_end_becomes_billable_and_flagged
     contract = terms["contract"]
     today = organization_today(org)
     Contract.objects.filter(pk=contract.pk).update(ends_on=today - datetime.timedelta(days=3))
-    ticket = open_ticket()
+    ticket = open_ticket(opened_at=timezone.now() - datetime.timedelta(days=10))
     entry = time_entry_log(
         ticket=ticket, person=developer, work_date=today - datetime.timedelta(days=5), minutes=30
     ).entry
     decide(ticket, developer, "included", reason="Covered then")
     entry.refresh_from_db()
     assert entry.billing_status == Status.INCLUDED
-    time_entry_correct(entry=entry, work_date=today - datetime.timedelta(days=1))
+    time_entry_correct(
+        entry=entry,
+        work_date=today - datetime.timedelta(days=1),
+        date_reason="Finished after the contract ended.",
+    )
     entry.refresh_from_db()
     assert entry.billing_status == Status.BILLABLE  # never silently included
     assert EntryPortion.objects.get(entry=entry).contract is None

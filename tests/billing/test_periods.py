@@ -53,6 +53,18 @@ def _codes(error: ValidationError) -> set[str]:
     return {e.code for errors in error.error_dict.values() for e in errors}
 
 
+@pytest.fixture
+def open_ticket(open_ticket):
+    """Tickets opened before the months they log work in."""
+    opened_at = datetime.datetime(2025, 8, 1, 9, tzinfo=datetime.UTC)
+
+    def _open(*args, **kwargs):
+        kwargs.setdefault("opened_at", opened_at)
+        return open_ticket(*args, **kwargs)
+
+    return _open
+
+
 def _log(ticket, person, day, minutes=30):
     return time_entry_log(ticket=ticket, person=person, work_date=day, minutes=minutes).entry
 

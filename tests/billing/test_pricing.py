@@ -519,7 +519,8 @@ def test_a_change_at_actual_time_takes_the_rate_in_force_on_each_work_date(org, 
 def test_a_change_approved_through_the_services_is_billed_on_its_line(
     scoped, terms, open_ticket, developer, account_manager
 ):
-    ticket = open_ticket("feature", title="Sales report")
+    opened = datetime.datetime(2025, 9, 1, 9, tzinfo=datetime.UTC)  # before its work
+    ticket = open_ticket("feature", title="Sales report", opened_at=opened)
     decide(
         ticket,
         developer,

@@ -7,12 +7,14 @@ which way the change is billed.
 
 The ``terms`` client is on a retainer at 120.00/h with 15-minute increments."""
 
+import datetime
 import re
 from decimal import Decimal
 
 import pytest
 from django.core.exceptions import ValidationError
 from django.urls import reverse
+from django.utils import timezone
 
 from billing.models import BillingDecision, BillingPeriod, InvoiceLine, ScopeCheck
 from billing.pricing import price_client_month
@@ -173,7 +175,7 @@ def test_changing_it_is_refused_while_the_checks_work_is_in_a_locked_period(
 def test_the_tickets_earlier_work_in_a_locked_period_does_not_matter(
     scoped, developer, account_manager, open_ticket, terms, org
 ):
-    ticket = open_ticket("feature")
+    ticket = open_ticket("feature", opened_at=timezone.now() - datetime.timedelta(days=60))
     earlier = log(ticket, developer, 30, days_ago=40)
     decide(ticket, developer, "included", reason="A small tweak, part of the support")
     period = period_get(client=terms["client"], month=earlier.work_date)

@@ -112,7 +112,7 @@ def test_finance_cannot_decide(scoped, open_ticket, finance):
 def test_a_decision_gives_meaning_to_waiting_work_but_not_to_locked_entries(
     scoped, open_ticket, developer
 ):
-    ticket = open_ticket()
+    ticket = open_ticket(opened_at=timezone.now() - datetime.timedelta(days=10))
     first = _log(ticket, developer, 20, days_ago=2)
     locked = _log(ticket, developer, 10, days_ago=1)
     TimeEntry.objects.filter(pk=locked.pk).update(locked=True)
@@ -205,7 +205,7 @@ def test_time_before_the_question_keeps_its_decision_while_the_check_waits(
 ):
     """Work logged before the scope check keeps its meaning; work logged
     after it waits for the answer, whatever date it is for."""
-    ticket = open_ticket("feature")
+    ticket = open_ticket("feature", opened_at=timezone.now() - datetime.timedelta(days=10))
     _decide(ticket, developer, "included", reason="Started as a small tweak")
     earlier = _log(ticket, developer, 20, days_ago=5)
     _needs_approval(ticket, developer)

@@ -150,7 +150,7 @@ def test_tickets_are_not_deleted_in_the_admin(admin_client, open_ticket):
 
 
 def test_time_added_in_the_admin_keeps_the_ticket_total(admin_client, org, open_ticket, developer):
-    ticket = open_ticket()
+    ticket = open_ticket(opened_at=datetime.datetime(2025, 3, 1, 9, tzinfo=datetime.UTC))
     response = admin_client.post(
         admin_url("timeentry", "add"),
         {

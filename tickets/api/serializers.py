@@ -5,6 +5,13 @@ from rest_framework import serializers
 
 from billing.models import EntryPortion
 from clients.models import Client, RequestType
+from msops.limits import (
+    DATE_REASON_MAX,
+    DESCRIPTION_MAX,
+    TIME_ENTRY_NOTES_MAX,
+    TITLE_MAX,
+    LimitedCharField,
+)
 from msops.tenancy.api.fields import BlankAsNullChoiceField
 from msops.tenancy.api.mixins import TenantPrimaryKeyRelatedField
 from msops.tenancy.api.schema import ErrorSerializer
@@ -28,6 +35,10 @@ class TicketSerializer(serializers.ModelSerializer):
     FIXED_AFTER_OPENING = ("client", "source", "opened_at")
     SET_AFTER_OPENING = ("status", "phase")
 
+    title = LimitedCharField(limit=TITLE_MAX, what="Titles")
+    description = LimitedCharField(
+        limit=DESCRIPTION_MAX, what="Descriptions", required=False, allow_blank=True
+    )
     client = TenantPrimaryKeyRelatedField(queryset=Client.objects)
     client_name = serializers.CharField(source="client.name", read_only=True)
     request_type = TenantPrimaryKeyRelatedField(queryset=RequestType.objects)
@@ -48,10 +59,11 @@ class TicketSerializer(serializers.ModelSerializer):
         read_only=True,
         help_text="The latest billing decision's classification (null: not decided yet).",
     )
-    resolution_note = serializers.CharField(
+    resolution_note = LimitedCharField(
+        limit=RESOLUTION_NOTE_MAX,
+        what="Resolution notes",
         required=False,
         allow_blank=True,
-        max_length=RESOLUTION_NOTE_MAX,
         help_text="What was done, for the next person: written when resolving. "
         "Set it after opening.",
     )
@@ -179,6 +191,7 @@ class TimeEntrySerializer(serializers.ModelSerializer):
             "work_date",
             "minutes",
             "notes",
+            "date_reason",
             "entered_at",
             "billing_status",
             "portions",
@@ -189,21 +202,55 @@ class TimeEntrySerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+DATE_REASON_HELP = (
+    "Why the work date is before the ticket was opened, or on a day no contract of the client "
+    "covers (logged after the fact, outside the contract). Kept on the entry."
+)
+
+
 class TimeEntryCreateSerializer(serializers.Serializer):
     """Log time. ``person`` defaults to the token's member; send an
     ``Idempotency-Key`` header so a retried request never logs twice."""
 
     ticket = TenantPrimaryKeyRelatedField(queryset=Ticket.objects)
     person = TenantPrimaryKeyRelatedField(queryset=Membership.objects, required=False)
-    work_date = serializers.DateField()
+    work_date = serializers.DateField(
+        help_text="A date before the ticket was opened, or one no contract of the client "
+        "covers, needs a `date_reason`."
+    )
     minutes = serializers.IntegerField(min_value=1, max_value=MAX_MINUTES_PER_ENTRY)
-    notes = serializers.CharField(required=False, allow_blank=True, default="")
+    notes = LimitedCharField(
+        limit=TIME_ENTRY_NOTES_MAX, what="Notes", required=False, allow_blank=True, default=""
+    )
+    date_reason = LimitedCharField(
+        limit=DATE_REASON_MAX,
+        what="Reasons",
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text=DATE_REASON_HELP,
+    )
 
 
 class TimeEntryUpdateSerializer(serializers.Serializer):
-    work_date = serializers.DateField(required=False)
+    """Correct an entry: only what is sent changes."""
+
+    work_date = serializers.DateField(
+        required=False,
+        help_text="Moving to a date before the ticket was opened, or one no contract of the "
+        "client covers, needs a `date_reason` (or the one the entry keeps).",
+    )
     minutes = serializers.IntegerField(min_value=1, max_value=MAX_MINUTES_PER_ENTRY, required=False)
-    notes = serializers.CharField(required=False, allow_blank=True)
+    notes = LimitedCharField(
+        limit=TIME_ENTRY_NOTES_MAX, what="Notes", required=False, allow_blank=True
+    )
+    date_reason = LimitedCharField(
+        limit=DATE_REASON_MAX,
+        what="Reasons",
+        required=False,
+        allow_blank=True,
+        help_text=DATE_REASON_HELP,
+    )
 
 
 class BillingMomentSerializer(serializers.ModelSerializer):

@@ -207,6 +207,7 @@ class TimeEntryViewSet(TenantViewSetMixin, viewsets.ModelViewSet):
                 minutes=data["minutes"],
                 notes=data.get("notes", ""),
                 idempotency_key=request.headers.get(IDEMPOTENCY_HEADER),
+                date_reason=data.get("date_reason", ""),
             )
         except IdempotencyKeyReused as reused:
             raise IdempotencyKeyReusedError(reused.message_text) from None

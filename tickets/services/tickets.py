@@ -10,6 +10,7 @@ from django.utils import timezone
 from clients.models import Client, Priority, RequestType, SLATarget
 from clients.rules import contract_in_force
 from msops.errors import IN_USE
+from msops.limits import DESCRIPTION_MAX, NOTE_MAX, TITLE_MAX, check_length
 from msops.tenancy.models import Membership, Organization
 
 from ..models import BillingMoment, Ticket, TimeEntry
@@ -28,8 +29,8 @@ TICKET_UPDATABLE = frozenset(
         "resolution_note",
     }
 )
-# Long enough for a real write-up, short enough to stay one page of the brief.
-RESOLUTION_NOTE_MAX = 10_000
+# What was done, for the next person: a free-text note (msops.limits).
+RESOLUTION_NOTE_MAX = NOTE_MAX
 DONE_STATUSES = (Ticket.Status.RESOLVED, Ticket.Status.CLOSED)
 
 
@@ -64,6 +65,13 @@ def _sla_dues(
     )
 
 
+def _check_description(errors: dict, description) -> None:
+    if description is not None and not isinstance(description, str):
+        errors["description"] = "Write the description in words."
+        return
+    check_length(errors, "description", description, limit=DESCRIPTION_MAX, what="Descriptions")
+
+
 def validate_ticket_opening(
     *,
     organization: Organization,
@@ -75,6 +83,7 @@ def validate_ticket_opening(
     source: str,
     assignee: Membership | None,
     opened_at: datetime.datetime | None,
+    description: str = "",
 ) -> None:
     """The rules of :func:`ticket_open`, for forms that want them before saving."""
     org_id = organization.pk
@@ -82,8 +91,8 @@ def validate_ticket_opening(
     title = (title or "").strip()
     if not title:
         errors["title"] = "Give the ticket a short title."
-    elif len(title) > 200:
-        errors["title"] = "Keep the title under 200 characters."
+    check_length(errors, "title", title, limit=TITLE_MAX, what="Titles")
+    _check_description(errors, description)
     if not belongs(client, org_id):
         errors["client"] = "Choose a client of this organization."
     elif client.status == Client.Status.ENDED:
@@ -134,6 +143,7 @@ def ticket_open(
         source=source,
         assignee=assignee,
         opened_at=opened_at,
+        description=description,
     )
 
     # Serialize numbering per organization: lock its row, then max + 1.
@@ -241,20 +251,23 @@ def ticket_update(*, ticket: Ticket, actor: Membership | None, version: int, **c
         changes["title"] = (changes["title"] or "").strip()
         if not changes["title"]:
             errors["title"] = "Give the ticket a short title."
-        elif len(changes["title"]) > 200:
-            errors["title"] = "Keep the title under 200 characters."
+        check_length(errors, "title", changes["title"], limit=TITLE_MAX, what="Titles")
     if "description" in changes:
         changes["description"] = changes["description"] or ""
+        _check_description(errors, changes["description"])
     if "resolution_note" in changes:
         note = changes["resolution_note"]
         if note is not None and not isinstance(note, str):
             errors["resolution_note"] = "Write the resolution note in words."
         else:
             changes["resolution_note"] = (note or "").strip()
-            if len(changes["resolution_note"]) > RESOLUTION_NOTE_MAX:
-                errors["resolution_note"] = (
-                    f"Keep the resolution note within {RESOLUTION_NOTE_MAX:,} characters."
-                )
+            check_length(
+                errors,
+                "resolution_note",
+                changes["resolution_note"],
+                limit=RESOLUTION_NOTE_MAX,
+                what="Resolution notes",
+            )
     if "request_type" in changes:
         request_type = changes["request_type"]
         stored_type = Ticket.objects.filter(organization=org_id, pk=ticket.pk).values_list(

@@ -14,6 +14,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from msops.limits import DATE_REASON_MAX, TIME_ENTRY_NOTES_MAX, check_length
 from msops.tenancy.models import Membership, Organization
 
 from ..models import IdempotencyKey, Ticket, TimeEntry
@@ -53,12 +54,35 @@ def _check_work_date(errors: dict, work_date, organization: Organization) -> Non
         )
 
 
-def validate_time(*, organization: Organization, work_date, minutes) -> None:
+def _check_text(errors: dict, *, notes, date_reason) -> None:
+    if notes is not None and not isinstance(notes, str):
+        errors["notes"] = "Write the notes in words."
+    else:
+        check_length(
+            errors, "notes", (notes or "").strip(), limit=TIME_ENTRY_NOTES_MAX, what="Notes"
+        )
+    if date_reason is not None and not isinstance(date_reason, str):
+        errors["date_reason"] = "Write the reason in words."
+    else:
+        check_length(
+            errors,
+            "date_reason",
+            (date_reason or "").strip(),
+            limit=DATE_REASON_MAX,
+            what="Reasons",
+        )
+
+
+def validate_time(
+    *, organization: Organization, work_date, minutes, notes: str = "", date_reason: str = ""
+) -> None:
     """The rules for logged time (1..1440 whole minutes, not in the future in
-    the organization's timezone), for forms that want them before saving."""
+    the organization's timezone, notes and the date's reason within their
+    lengths), for forms that want them before saving."""
     errors: dict[str, str] = {}
     _check_minutes(errors, minutes)
     _check_work_date(errors, work_date, organization)
+    _check_text(errors, notes=notes, date_reason=date_reason)
     if errors:
         raise ValidationError(errors)
 
@@ -153,8 +177,10 @@ def time_entry_create(
     notes: str = "",
     idempotency_key: str | None = None,
     entered_at: datetime.datetime | None = None,
+    date_reason: str = "",
 ) -> LoggedTime:
-    """Log ``minutes`` of ``person``'s work on ``work_date``.
+    """Log ``minutes`` of ``person``'s work on ``work_date``; ``date_reason``
+    is kept with it (why the date needs one: billing's rule).
 
     The billing rate in force on the work date and the person's cost rate are
     snapshotted; billing derives the billing status.
@@ -171,6 +197,7 @@ def time_entry_create(
         errors["person"] = "Choose a member of this organization."
     _check_minutes(errors, minutes)
     _check_work_date(errors, work_date, ticket.organization)
+    _check_text(errors, notes=notes, date_reason=date_reason)
     key = _clean_key(errors, idempotency_key)
     if errors:
         raise ValidationError(errors)
@@ -202,6 +229,7 @@ def time_entry_create(
                     work_date=work_date,
                     minutes=minutes,
                     notes=(notes or "").strip(),
+                    date_reason=(date_reason or "").strip(),
                     entered_at=entered_at or timezone.now(),
                     rate=_rate_on(locked, work_date),
                     cost_rate=person.cost_rate,
@@ -247,15 +275,18 @@ def time_entry_update(
     work_date: datetime.date | None = None,
     minutes: int | None = None,
     notes: str | None = None,
+    date_reason: str | None = None,
 ) -> TimeEntry:
-    """Correct an entry's date, minutes or notes (``None``: unchanged). A new
-    work date takes the rate in force on that date. Locked entries refuse."""
+    """Correct an entry's date, minutes, notes or the date's reason
+    (``None``, or a blank reason: unchanged). A new work date takes the rate in force on that
+    date. Locked entries refuse."""
     current = _lock_entry(entry)
     errors: dict[str, str] = {}
     if minutes is not None:
         _check_minutes(errors, minutes)
     if work_date is not None:
         _check_work_date(errors, work_date, current.ticket.organization)
+    _check_text(errors, notes=notes, date_reason=date_reason)
     if errors:
         raise ValidationError(errors)
     update_fields = []
@@ -272,6 +303,9 @@ def time_entry_update(
     if notes is not None:
         current.notes = notes.strip()
         update_fields.append("notes")
+    if date_reason is not None and date_reason.strip():
+        current.date_reason = date_reason.strip()
+        update_fields.append("date_reason")
     if update_fields:
         current.save(update_fields=update_fields)
     return current
