@@ -20,13 +20,13 @@ import datetime
 from collections.abc import Iterator
 
 from django.contrib.auth import get_user_model
-from django.db import connection
 from django.db.models import BigIntegerField, Case, CharField, F, Q, QuerySet, Value, When
 from django.db.models.functions import Cast, Concat, Substr
 
 from billing.models import ExceptionFlag, ReviewItem, ReviewQueue
 from billing.services.review import ITEM_COLUMNS
 from clients.models import Client
+from msops.display import local_date_sql
 from msops.sql import concat, sql_list, table
 from msops.tenancy.models import Membership, Organization
 from msops.timezones import organization_today
@@ -59,15 +59,6 @@ def stale_before(organization: Organization, now: datetime.datetime) -> datetime
     return datetime.datetime.combine(first_current_day, datetime.time.min, organization.tzinfo)
 
 
-def _reviewed_on_sql(organization: Organization, now: datetime.datetime) -> tuple[str, list]:
-    """The day of ``b.reviewed_at`` in the organization's timezone, as text.
-    SQLite has no time zones: the organization's UTC offset of now is added."""
-    if connection.vendor == "postgresql":
-        return "to_char(b.reviewed_at AT TIME ZONE %s, 'YYYY-MM-DD')", [organization.timezone]
-    offset = now.astimezone(organization.tzinfo).utcoffset() or datetime.timedelta()
-    return "date(b.reviewed_at, %s)", [f"{int(offset.total_seconds() // 60):+d} minutes"]
-
-
 def stale_brief_select(
     organization: Organization, queue: ReviewQueue, now: datetime.datetime
 ) -> ReviewSelect:
@@ -75,7 +66,8 @@ def stale_brief_select(
         table(Client), table(ClientBrief), table(Membership), table(get_user_model()),
     )  # fmt: skip
     none = "CAST(NULL AS BIGINT)"
-    reviewed_on, reviewed_on_params = _reviewed_on_sql(organization, now)
+    # The day of the review in the organization's timezone, on both databases.
+    reviewed_on, reviewed_on_params = local_date_sql("b.reviewed_at", organization)
     reviewer = "COALESCE(NULLIF(TRIM(u.first_name || ' ' || u.last_name), ''), u.username)"
     missing = concat("c.name", "' has no brief'")
     never = concat("'Brief of '", "c.name", "' never reviewed'")

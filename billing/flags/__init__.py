@@ -36,7 +36,7 @@ class SweepResult:
 def _ticket_batch(organization: Organization, now, where: str, where_params: list) -> int:
     """The ticket rules over one batch; returns the number of new flags."""
     today = timezone.localtime(now, organization.tzinfo).date()
-    rules = ticket_rules_sql(now, organization.timezone, today)
+    rules = ticket_rules_sql(now, organization, today)
     return execute(*bind(*rules, organization.pk, where, where_params))
 
 
@@ -56,7 +56,7 @@ def flags_check_ticket(*, organization: Organization, ticket_id: int) -> int:
     )
     with transaction.atomic():
         created = _ticket_batch(organization, now, "AND t.id = %s", [ticket_id])
-        sql, params = late_entry_sql(now)
+        sql, params = late_entry_sql(organization, now)
         created += execute(*bind(sql, params, organization.pk, "AND e.ticket_id = %s", [ticket_id]))
         sql, params = outside_contract_sql(now)
         created += execute(*bind(sql, params, organization.pk, "AND p.ticket_id = %s", [ticket_id]))
@@ -96,7 +96,7 @@ def flags_sweep(*, organization: Organization, batch: int = BATCH) -> SweepResul
     batch; then the contracts. Idempotent."""
     now = timezone.now()
     created = batches = 0
-    late_sql, late_params = late_entry_sql(now)
+    late_sql, late_params = late_entry_sql(organization, now)
     outside_sql, outside_params = outside_contract_sql(now)
     for where, where_params in _keyset_batches(Ticket, "t", organization, batch):
         with transaction.atomic():

@@ -13,6 +13,7 @@ from clients.rules import (
     contract_in_force_sql,
     scope_rule_in_force_sql,
 )
+from msops.display import local_date_sql, local_time_sql
 from msops.tenancy.models import Organization
 from tickets.models import Ticket
 
@@ -93,17 +94,15 @@ def ticket_ctes() -> str:
     )
 
 
-def due_text(column: str) -> str:
-    """A due time as the practice reads it: minutes, in its timezone (the
-    parameter), named. SQLite has no time zones: UTC, named so."""
-    if pg():
-        return concat(
-            f"to_char({column} AT TIME ZONE %s, 'YYYY-MM-DD HH24:MI')", "' ('", "%s", "')'"
-        )
-    return concat(f"strftime('%%Y-%%m-%%d %%H:%%M', {column})", "' (UTC)'")
+def due_text(column: str, organization: Organization) -> tuple[str, list]:
+    """A due time as the practice reads it: to the minute, in its timezone,
+    named (``msops.display.local_time`` with the zone), on both databases."""
+    return local_time_sql(column, organization, with_zone=True)
 
 
-def ticket_rules_sql(now: datetime.datetime, tz: str, today: datetime.date) -> tuple[str, list]:
+def ticket_rules_sql(
+    now: datetime.datetime, organization: Organization, today: datetime.date
+) -> tuple[str, list]:
     """Every ticket rule in one statement: the batch's ticket facts once, one
     SELECT per kind (skipping kinds the ticket already has), one INSERT … ON
     CONFLICT DO NOTHING. Threshold flags only flag: the billing moments are
@@ -140,7 +139,8 @@ def ticket_rules_sql(now: datetime.datetime, tz: str, today: datetime.date) -> t
          "resolution_due", "resolved_at", "Resolution due "),
     ):  # fmt: skip
         pending = f"{is_open} AND x.{done} IS NULL AND x.{due} IS NOT NULL"
-        detail = (concat(f"'{label}'", due_text(f"x.{due}")), [tz, tz] if pg() else [])
+        due_sql, due_params = due_text(f"x.{due}", organization)
+        detail = (concat(f"'{label}'", due_sql), due_params)
         kinds.append((breached, detail, f"{pending} AND x.{due} < %s", [now]))
         kinds.append(
             (
@@ -193,15 +193,16 @@ def ticket_facts(*, organization: Organization, ticket_id: int) -> dict:
     }
 
 
-def late_entry_sql(now: datetime.datetime) -> tuple[str, list]:
+def late_entry_sql(organization: Organization, now: datetime.datetime) -> tuple[str, list]:
+    """Time entered more than ``late_entry_days`` days after its work date,
+    counting the day it was entered in the organization's timezone (work
+    dates are local), on both databases."""
     tb = tables()
-    # The day it was entered, in the organization's timezone (work dates are local).
+    entered_on, entered_params = local_date_sql("e.entered_at", organization)
     if pg():
-        entered_on = "CAST(e.entered_at AT TIME ZONE o.timezone AS DATE)"
         late = f"({entered_on} - e.work_date) > o.late_entry_days"
     else:
-        entered_on = "CAST(e.entered_at AS DATE)"
-        late = "(julianday(date(e.entered_at)) - julianday(e.work_date)) > o.late_entry_days"
+        late = f"(julianday({entered_on}) - julianday(e.work_date)) > o.late_entry_days"
     entry_key = concat("'entry:'", "e.id")
     detail = concat("'Work of '", "e.work_date", "' entered on '", entered_on)
     sql = (
@@ -214,7 +215,7 @@ def late_entry_sql(now: datetime.datetime) -> tuple[str, list]:
         f" WHERE e.organization_id = %s {{where}} AND {late}"
         " ON CONFLICT (organization_id, kind, subject_key, period_key) DO NOTHING"
     )
-    return sql, [now, ORG]
+    return sql, [*entered_params, now, ORG, *entered_params]
 
 
 # --- work outside any contract --------------------------------------------------

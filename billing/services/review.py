@@ -20,6 +20,7 @@ from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from clients.models import Client, RequestType
+from msops.display import local_date_sql
 from msops.sql import adapt, concat, sql_list, table, text_constant
 from msops.tenancy.models import Membership, Organization
 from msops.timezones import organization_week_start
@@ -74,9 +75,9 @@ def _selects(organization: Organization, queue: ReviewQueue, now: datetime.datet
     check_key = concat("'check:'", "s.id")
     group_key = concat("'flags:'", "COALESCE(CAST(g.client_id AS TEXT), '-')", "':'", "g.kind")
     unclear = concat("'#'", "t.number", "' decided unclear: '", latest_reason)
-    waiting = concat(
-        "'Scope check on #'", "t.number", "' waiting since '", "CAST(s.created_at AS DATE)"
-    )
+    # The day it was asked, in the organization's timezone, on both databases.
+    asked_on, asked_on_params = local_date_sql("s.created_at", organization)
+    waiting = concat("'Scope check on #'", "t.number", "' waiting since '", asked_on)
     undecided = concat("'#'", "t.number", "': '", "u.minutes", "' min logged without a decision'")
     catch_all = concat(
         "u.catch_all", "' of '", "u.total", "' tickets in 30 days under a catch-all type'"
@@ -109,7 +110,7 @@ def _selects(organization: Organization, queue: ReviewQueue, now: datetime.datet
         f" FROM {check} s JOIN {ticket} t ON t.id = s.ticket_id JOIN {client} c ON c.id = t.client_id"
         f" WHERE s.organization_id = %s AND s.status IN ({sql_list(ScopeCheck.OPEN_STATUSES)})"
         " AND s.created_at < %s",
-        [org, qid, org, stale_before],
+        [org, qid, *asked_on_params, org, stale_before],
     )
     yield (
         ReviewItem.Kind.OPEN_FLAG,

@@ -15,9 +15,11 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import transaction
 from django.db.models import Q
+from django.urls import reverse
 from django.utils import timezone
 
-from msops.mail import notify
+from msops.display import local_time
+from msops.mail import absolute_url, notify
 from msops.tenancy.models import Membership
 from tickets.models import Classification, Ticket
 
@@ -238,8 +240,8 @@ def scope_check_ask_client(
             f"Hello,\n\n{current.client_explanation}\n\n"
             f"Estimated extra time: {hm(current.estimate_minutes)}, billed"
             f" {billed_in_words(current)}.\n\n"
-            f"Approve or decline here (the link works once, until "
-            f"{timezone.localtime(current.client_link_expires_at, organization.tzinfo):%Y-%m-%d %H:%M}):\n"
+            "Approve or decline here; the link works once, until "
+            f"{local_time(current.client_link_expires_at, organization, with_zone=True)}:\n"
             f"{url}\n\n— {actor.user.get_full_name() or actor.user.username}, {organization.name}"
         ),
     )
@@ -275,13 +277,12 @@ def scope_check_client_answer(
     actor = current.decided_by or current.account_manager or current.requested_by
     verdict = "approved" if approve else "declined"
     organization = current.ticket.organization
-    answered = timezone.localtime(current.client_answered_at, organization.tzinfo)
     decision = system_decision(
         check=current,
         actor=actor,
         classification=Classification.BILLABLE if approve else Classification.INCLUDED,
-        reason=f"Client {verdict} the change ({name}, "
-        f"{answered:%Y-%m-%d %H:%M} {organization.timezone}).",
+        reason=f"Client {verdict} the change ({name}) on "
+        f"{local_time(current.client_answered_at, organization, with_zone=True)}.",
     )
     if not approve:
         DecisionLogEntry.objects.create(
@@ -299,9 +300,16 @@ def scope_check_client_answer(
         m.user.email for m in (current.requested_by, current.account_manager) if m and m.user.email
     ]
     if recipients:
+        ticket_url = absolute_url(
+            reverse(
+                "tickets:ticket_detail",
+                kwargs={"org": organization.slug, "number": current.ticket.number},
+            )
+        )
         notify(
             to=sorted(set(recipients)),
             subject=f"[{current.ticket.organization.name}] Client {verdict} #{current.ticket.number}",
-            body=f"{name} {verdict} the change on #{current.ticket.number} {current.ticket.title}.",
+            body=f"{name} {verdict} the change on #{current.ticket.number} {current.ticket.title}."
+            f"\n\nThe ticket: {ticket_url}",
         )
     return current

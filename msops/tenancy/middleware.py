@@ -17,6 +17,7 @@ import re
 from django.contrib.auth.views import redirect_to_login
 from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse
+from django.utils import timezone
 
 from . import rls
 from .scoping import activate_organization
@@ -83,7 +84,12 @@ class OrganizationMiddleware:
         return self.get_response(request)
 
     def _in_scope(self, request: HttpRequest, membership) -> HttpResponse:
-        """The request runs in one transaction, inside its organization."""
+        """The request runs in one transaction, inside its organization. A page
+        shows times in the organization's timezone (``|date``, ``{{ moment }}``);
+        the API's datetimes stay ISO 8601 in UTC, as its schema says."""
         request.organization = membership.organization
         request.membership = membership
-        return self.get_response(request)
+        if request.api_token is not None:
+            return self.get_response(request)
+        with timezone.override(membership.organization.tzinfo):
+            return self.get_response(request)

@@ -490,7 +490,15 @@ def test_a_queue_is_due_once_per_week(org):
 
 # --- digests -------------------------------------------------------------------------------
 @pytest.fixture
-def digest_world(world, org, finance, account_manager, developer):
+def in_november():
+    """The world is built on 18 November 2026, the month the digests are
+    sent about (whatever today is)."""
+    with mock.patch("django.utils.timezone.now", return_value=utc(2026, 11, 18, 9)):
+        yield
+
+
+@pytest.fixture
+def digest_world(in_november, world, org, finance, account_manager, developer):
     # Finance hears from the 16th of November (14 days before the month ends).
     org.finance_digest_days = 14
     org.save(update_fields=["finance_digest_days"])
