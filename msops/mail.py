@@ -7,15 +7,26 @@ the browser depends on the broker being up.
 The task lives here, beside what it sends, so services can notify without
 importing an app's tasks module. It keeps the name it was registered under
 (``billing.tasks.send_email_task``) so mail queued before a deploy is still
-delivered."""
+delivered.
+
+Every notification ends with links to the pages it is about, made with
+:func:`absolute_url` from ``settings.SITE_URL`` (mail has no request to take a
+host from)."""
 
 import logging
 
 from celery import shared_task
+from django.conf import settings
 from django.core.mail import send_mail
 from django.db import transaction
 
 logger = logging.getLogger(__name__)
+
+
+def absolute_url(path: str) -> str:
+    """A path from ``reverse()`` as a link a mail reader can open: joined with
+    ``settings.SITE_URL``, the address people reach msops at."""
+    return f"{settings.SITE_URL.rstrip('/')}/{path.lstrip('/')}"
 
 
 def notify(*, to: list[str], subject: str, body: str) -> None:

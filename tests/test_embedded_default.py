@@ -82,7 +82,7 @@ def embedded(tmp_path_factory) -> Iterator[dict]:
         )
         assert result.returncode == 0, f"manage.py {command[0]}:\n{result.stdout}\n{result.stderr}"
     assert (var_dir / "msops.sqlite3").is_file()
-    yield {"env": env, "var_dir": var_dir}
+    yield {"env": env, "var_dir": var_dir, "seeded": result.stdout}
 
 
 def test_a_seeded_user_logs_in_and_sees_their_organization(embedded):
@@ -214,6 +214,28 @@ def test_a_real_worker_runs_a_task_sent_with_delay_on_the_filesystem_broker(embe
         wait_for(fanned_out, timeout=60, what="both per-organization tasks", log=log_path)
     finally:
         stop(worker)
+
+
+DEMO_SUMMARY = re.compile(
+    r"^Northwind IT Services: (\d+) tickets, (\d+) time entries, (\d+) open flags, (\d+) scope"
+    r" checks waiting, (\d+) items in this week's review, (\d+) open questions for dev\.$",
+    re.MULTILINE,
+)
+
+
+def test_the_demo_month_is_mostly_fine_with_a_handful_to_act_on(embedded):
+    """seed_demo says what the demo holds: a month of tickets, most of them
+    done in time, and what a person would act on — a handful of flags, two
+    scope checks waiting, a short weekly review, a few questions for dev."""
+    summary = DEMO_SUMMARY.search(embedded["seeded"])
+    assert summary, embedded["seeded"]
+    tickets, entries, flags, checks, items, questions = map(int, summary.groups())
+    assert 50 <= tickets <= 70
+    assert entries > tickets
+    assert 5 <= flags <= 10
+    assert checks == 2
+    assert 3 <= items <= 15
+    assert 2 <= questions <= 4
 
 
 TRANSITIONS_SNAPSHOT = """

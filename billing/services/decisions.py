@@ -15,11 +15,12 @@ from dataclasses import dataclass
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import F, Max
+from django.urls import reverse
 from django.utils import timezone
 
 from clients.models import Treatment
 from clients.rules import AppliedRule
-from msops.mail import notify
+from msops.mail import absolute_url, notify
 from msops.tenancy.models import Membership, Role
 from tickets.models import BillingMoment, Classification, Ticket, TimeEntry
 from tickets.selectors import ticket_rule
@@ -29,6 +30,7 @@ from tickets.services import (
 )
 
 from ..models import BillingDecision, DecisionLogEntry, EntryPortion, ScopeCheck
+from ..pricing.money import time_amount
 from ._common import APPROVERS, DECIDERS, flags_check_soon, hm, require_role
 from .periods import ensure_open
 from .time_entries import portions_give_meaning, waiting_portions
@@ -392,8 +394,16 @@ def scope_check_open(
         reason=decision.reason,
         client_explanation=explanation,
         bill_as=request.bill_as,
+        rate=rule.rate,
+        currency=rule.contract.currency if rule.contract else ticket.organization.currency,
+        estimate_amount=None if rule.rate is None else time_amount(estimate, rule.rate),
     )
     if manager is not None and manager.user.email:
+        slug = ticket.organization.slug
+        queue = absolute_url(reverse("billing:scope_check_queue", kwargs={"org": slug}))
+        ticket_url = absolute_url(
+            reverse("tickets:ticket_detail", kwargs={"org": slug, "number": ticket.number})
+        )
         notify(
             to=[manager.user.email],
             subject=f"[{ticket.organization.name}] Scope check on #{ticket.number}: {ticket.title}",
@@ -402,7 +412,8 @@ def scope_check_open(
                 f"spending more time on #{ticket.number} for {ticket.client.name}.\n\n"
                 f"Estimate: {hm(check.estimate_minutes)}\nWhy: {check.reason}\n"
                 f"Proposed billing: {check.get_bill_as_display().lower()}.\n\n"
-                f"Open your scope-check queue in msops to approve, reject or ask the client."
+                f"Approve, reject or ask the client in your scope-check queue:\n{queue}\n\n"
+                f"The ticket: {ticket_url}"
             ),
         )
     return check
