@@ -71,17 +71,35 @@ def ticket_list(
     priority: str | None = None,
     account_manager=None,
     with_open_moments: bool = False,
+    mine_or_opened=None,
     search: str = "",
     ordering: str | None = None,
 ) -> QuerySet[Ticket]:
     """Tickets of the organization, joined for the list page and the API.
 
     Related filters take an object or an id; ``status="open"`` means any open
-    status; ``account_manager`` keeps tickets of the clients they manage."""
+    status; ``account_manager`` keeps tickets of the clients they manage;
+    ``mine_or_opened`` the tickets assigned to that member, or opened by them
+    and assigned to nobody.
+
+    Every ticket carries ``waits_for_decision``: THE definition of a ticket
+    waiting for a billing decision — it has an open billing moment (a ticket
+    nobody classified yet still has its "ticket opened" moment open).
+    ``with_open_moments`` keeps only those."""
     queryset = (
         Ticket.objects.filter(organization=organization)
         .select_related("client", "request_type", "assignee__user")
-        .annotate(priority_rank=PRIORITY_RANK, status_rank=STATUS_RANK)
+        .annotate(
+            priority_rank=PRIORITY_RANK,
+            status_rank=STATUS_RANK,
+            waits_for_decision=Exists(
+                BillingMoment.objects.filter(
+                    organization=organization,
+                    ticket=OuterRef("pk"),
+                    status=BillingMoment.Status.OPEN,
+                )
+            ),
+        )
     )
     if client:
         queryset = queryset.filter(client_id=_id(client))
@@ -101,14 +119,11 @@ def ticket_list(
     if account_manager:
         queryset = queryset.filter(client__account_manager_id=_id(account_manager))
     if with_open_moments:
+        queryset = queryset.filter(waits_for_decision=True)
+    if mine_or_opened:
+        member = _id(mine_or_opened)
         queryset = queryset.filter(
-            Exists(
-                BillingMoment.objects.filter(
-                    organization=organization,
-                    ticket=OuterRef("pk"),
-                    status=BillingMoment.Status.OPEN,
-                )
-            )
+            Q(assignee_id=member) | Q(assignee__isnull=True, opened_by_id=member)
         )
     queryset = ticket_search(queryset, search)
     sort = ticket_sort_key(ordering)
@@ -118,9 +133,13 @@ def ticket_list(
     return queryset.order_by(*order, "-number" if descending else "number")
 
 
-def ticket_detail(*, organization: Organization, pk: int) -> Ticket:
-    """One ticket with everything its page shows beside it; raises
-    ``Ticket.DoesNotExist`` for another organization's ticket."""
+def ticket_detail(
+    *, organization: Organization, pk: int | None = None, number: int | None = None
+) -> Ticket:
+    """One ticket (by id or by its number in the practice) with everything
+    its page shows beside it; raises ``Ticket.DoesNotExist`` for another
+    organization's ticket."""
+    lookup = {"pk": pk} if number is None else {"number": number}
     return Ticket.objects.select_related(
         "organization",
         "client__account_manager__user",
@@ -128,7 +147,7 @@ def ticket_detail(*, organization: Organization, pk: int) -> Ticket:
         "request_type",
         "assignee__user",
         "opened_by__user",
-    ).get(organization=organization, pk=pk)
+    ).get(organization=organization, **lookup)
 
 
 def ticket_rule(*, ticket: Ticket, on: datetime.date | None = None) -> AppliedRule:

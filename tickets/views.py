@@ -11,7 +11,14 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from billing import services as billing_services
 from billing.ticket_page import TEMPLATE as TICKET_PAGE
-from billing.ticket_page import log_time_form, status_context, ticket_page_context, time_context
+from billing.ticket_page import (
+    after_change_context,
+    log_time_form,
+    open_moment_ids,
+    status_context,
+    ticket_page_context,
+    time_context,
+)
 from msops.forms import add_service_errors
 from msops.htmx import htmx_template, render_local
 from msops.tenancy.models import Role
@@ -44,6 +51,18 @@ def _ticket_or_404(request: HttpRequest, pk: int) -> Ticket:
         return selectors.ticket_detail(organization=request.organization, pk=pk)
     except Ticket.DoesNotExist:
         raise Http404("No such ticket.") from None
+
+
+def _asked(request: HttpRequest, ticket: Ticket) -> frozenset[int]:
+    """The open billing moments before an action, to tell whether it changed
+    the question the page asks."""
+    if not request.htmx:
+        return frozenset()
+    return open_moment_ids(
+        selectors.billing_moment_list(
+            organization=request.organization, ticket=ticket, status="open"
+        )
+    )
 
 
 def _can_write(membership) -> bool:
@@ -80,6 +99,8 @@ def ticket_list(request: HttpRequest, org: str) -> HttpResponse:
             filters["assignee"] = membership
         if form.cleaned_data.get("my_clients"):
             filters["account_manager"] = membership
+        if form.cleaned_data.get("mine_or_opened"):
+            filters["mine_or_opened"] = membership
     sort = ticket_sort_key(request.GET.get("sort"))
     tickets = selectors.ticket_list(organization=organization, ordering=sort, **filters)
     page = Paginator(tickets, PAGE_SIZE).get_page(request.GET.get("page"))
@@ -112,17 +133,28 @@ def ticket_create(request: HttpRequest, org: str) -> HttpResponse:
             add_service_errors(form, error)
         else:
             messages.success(request, f"Ticket #{ticket.number} opened.")
-            return redirect("tickets:ticket_detail", org=org, pk=ticket.pk)
+            return redirect("tickets:ticket_detail", org=org, number=ticket.number)
     template = htmx_template(request, TEMPLATE_FORM, "ticket-form")
     return render_local(request, template, {"form": form})
 
 
 # --- detail -----------------------------------------------------------------
 @require_GET
-def ticket_detail(request: HttpRequest, org: str, pk: int) -> HttpResponse:
+def ticket_detail(request: HttpRequest, org: str, number: int) -> HttpResponse:
+    require_role(request)
+    try:
+        ticket = selectors.ticket_detail(organization=request.organization, number=number)
+    except Ticket.DoesNotExist:
+        raise Http404(f"No ticket #{number} in this practice.") from None
+    return render_local(request, TEMPLATE_DETAIL, ticket_page_context(request, ticket))
+
+
+@require_GET
+def ticket_by_id(request: HttpRequest, org: str, pk: int) -> HttpResponse:
+    """A link by database id goes to the ticket's page by number."""
     require_role(request)
     ticket = _ticket_or_404(request, pk)
-    return render_local(request, TEMPLATE_DETAIL, ticket_page_context(request, ticket))
+    return redirect("tickets:ticket_detail", org=org, number=ticket.number, permanent=True)
 
 
 @require_POST
@@ -132,6 +164,7 @@ def ticket_log_time(request: HttpRequest, org: str, pk: int) -> HttpResponse:
     if not _can_write(membership):
         raise PermissionDenied("Your role in this organization may not log time.")
     form = log_time_form(request.organization, request.POST)
+    asked_before = _asked(request, ticket)
     logged = None
     if form.is_valid():
         try:
@@ -142,6 +175,7 @@ def ticket_log_time(request: HttpRequest, org: str, pk: int) -> HttpResponse:
                 minutes=form.cleaned_data["minutes"],
                 notes=form.cleaned_data["notes"],
                 idempotency_key=form.cleaned_data["idempotency_key"],
+                date_reason=form.cleaned_data["date_reason"],
             )
         except ValidationError as error:
             add_service_errors(form, error)
@@ -149,12 +183,15 @@ def ticket_log_time(request: HttpRequest, org: str, pk: int) -> HttpResponse:
         what = "was already logged" if logged.replayed else "logged"
         messages.success(request, f"{logged.entry.minutes} min on {logged.entry.work_date} {what}.")
         if not request.htmx:
-            return redirect("tickets:ticket_detail", org=org, pk=ticket.pk)
+            return redirect("tickets:ticket_detail", org=org, number=ticket.number)
         ticket = _ticket_or_404(request, pk)  # the new total
         form = log_time_form(request.organization)
         form.initial["work_date"] = logged.entry.work_date
     if request.htmx:
-        context = time_context(request, ticket, form)
+        context = {
+            **time_context(request, ticket, form),
+            **after_change_context(request, ticket, asked_before=asked_before),
+        }
         return render_local(request, TEMPLATE_DETAIL + "#time-entries", context)
     return render_local(
         request, TEMPLATE_DETAIL, ticket_page_context(request, ticket, log_form=form)
@@ -168,6 +205,7 @@ def ticket_update(request: HttpRequest, org: str, pk: int) -> HttpResponse:
     if not _can_write(membership):
         raise PermissionDenied("Your role in this organization may not change tickets.")
     form = TicketUpdateForm(request.POST, organization=request.organization)
+    asked_before = _asked(request, ticket)
     conflict = None
     status = 200
     if form.is_valid():
@@ -187,11 +225,14 @@ def ticket_update(request: HttpRequest, org: str, pk: int) -> HttpResponse:
         else:
             messages.success(request, f"Ticket #{ticket.number} saved.")
             if not request.htmx:
-                return redirect("tickets:ticket_detail", org=org, pk=ticket.pk)
+                return redirect("tickets:ticket_detail", org=org, number=ticket.number)
             form = TicketUpdateForm.for_ticket(ticket, organization=request.organization)
     if request.htmx:
         # htmx swaps only 2xx answers: the conflict is explained in the partial.
-        context = status_context(request, ticket, form, conflict)
+        context = {
+            **status_context(request, ticket, form, conflict),
+            **after_change_context(request, ticket, asked_before=asked_before),
+        }
         return render_local(request, TEMPLATE_DETAIL + "#ticket-status", context)
     context = ticket_page_context(request, ticket, update_form=form, conflict=conflict)
     return render_local(request, TEMPLATE_DETAIL, context, status=status)
@@ -208,6 +249,7 @@ def time_entry_delete(request: HttpRequest, org: str, pk: int) -> HttpResponse:
         membership.role not in MANAGERS and entry.person_id != membership.pk
     ):
         raise PermissionDenied("You may delete only your own time entries.")
+    asked_before = _asked(request, entry.ticket)
     try:
         billing_services.time_entry_remove(entry=entry)
     except ValidationError as error:
@@ -215,12 +257,17 @@ def time_entry_delete(request: HttpRequest, org: str, pk: int) -> HttpResponse:
     else:
         messages.success(request, f"Removed {entry.minutes} min on {entry.work_date}.")
     if not request.htmx:
-        return redirect("tickets:ticket_detail", org=org, pk=entry.ticket_id)
+        return redirect("tickets:ticket_detail", org=org, number=entry.ticket.number)
     ticket = _ticket_or_404(request, entry.ticket_id)
-    return render_local(request, TEMPLATE_DETAIL + "#time-entries", time_context(request, ticket))
+    context = {
+        **time_context(request, ticket),
+        **after_change_context(request, ticket, asked_before=asked_before),
+    }
+    return render_local(request, TEMPLATE_DETAIL + "#time-entries", context)
 
 
 __all__ = [
+    "ticket_by_id",
     "ticket_create",
     "ticket_detail",
     "ticket_list",

@@ -33,21 +33,41 @@ def home(request: HttpRequest) -> HttpResponse:
 
 
 def organization_home(request: HttpRequest, org: str) -> HttpResponse:
+    """What needs this member now, by role: the counts, and under them a
+    developer's open questions and tickets waiting on the client, an account
+    manager's scope checks, allowances and review, finance's blockers of the
+    month, an admin's team. A fixed number of queries per role."""
     # The face may read any app's selectors.
+    from billing.selectors import home as home_selectors
     from billing.selectors.finance_pages import my_clients_usage, sent_back_to
     from tickets.selectors import home_counts
 
     membership = require_role(request)
+    organization = request.organization
     sent_back_count, sent_back = sent_back_to(membership=membership)
     context = {
-        "members": membership_list(organization=request.organization),
         "me": membership,
         "counts": home_counts(membership=membership),
         "sent_back_count": sent_back_count,
         "sent_back": sent_back,
     }
-    if membership.role == Role.ACCOUNT_MANAGER:
+    if membership.role == Role.DEVELOPER:
+        context["questions_count"], context["questions"] = home_selectors.my_open_questions(
+            membership=membership
+        )
+        context["waiting_count"], context["waiting"] = home_selectors.my_tickets_waiting_on_client(
+            membership=membership
+        )
+    elif membership.role == Role.ACCOUNT_MANAGER:
         context["today"], context["my_usage"] = my_clients_usage(membership=membership)
+        context["allowance_alerts"] = home_selectors.allowance_alerts(
+            organization=organization, rows=context["my_usage"]
+        )
+        context["scope_checks"] = home_selectors.scope_checks_waiting(membership=membership)
+    elif membership.role == Role.FINANCE:
+        context["period"] = home_selectors.current_period_blockers(organization=organization)
+    else:
+        context["members"] = membership_list(organization=organization)
     return render(request, "tenancy/organization_home.html", context)
 
 

@@ -42,6 +42,10 @@ class TicketFilter(TenantFilterSet):
         choices=[(UNDECIDED, "No decision yet"), *Classification.choices],
         method="filter_classification",
     )
+    waiting = django_filters.BooleanFilter(
+        method="filter_waiting",
+        label="Waiting for a billing decision (an open billing moment), or not",
+    )
     opened_after = UtcIsoDateTimeFilter(field_name="opened_at", lookup_expr="gte")
     opened_before = UtcIsoDateTimeFilter(field_name="opened_at", lookup_expr="lt")
 
@@ -54,6 +58,12 @@ class TicketFilter(TenantFilterSet):
 
     def filter_classification(self, queryset, name, value):
         return queryset.filter(classification="" if value == UNDECIDED else value)
+
+    def filter_waiting(self, queryset, name, value):
+        # ``waits_for_decision`` is annotated by tickets.selectors.ticket_list (one definition).
+        if value is None:
+            return queryset
+        return queryset.filter(waits_for_decision=value)
 
     def filter_open(self, queryset, name, value):
         if value is None:
