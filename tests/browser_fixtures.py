@@ -105,3 +105,12 @@ def violations(page) -> list[str]:
     )
     page.on("pageerror", lambda error: found.append(str(error)))
     return found
+
+
+@pytest.fixture
+def practice(transactional_db):
+    """The world of the page walk (tests/page_walk.py): one organization with a
+    row of every tenant model and a member of each role."""
+    from tests.page_walk import practice_build
+
+    return practice_build()

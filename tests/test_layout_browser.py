@@ -1,26 +1,23 @@
-"""In Chromium: no page of any role overflows the window sideways — at
-390 px (a phone) for every role, at 1366 and 1920 px for an admin. The pages
-are every GET route the isolation test classifies (tests/isolation.py), filled
-with a world that has a row of every tenant model; a page that answers other
-than 200 for a role (403, or a POST-only route) is skipped for that role."""
+"""In Chromium: no page of any role overflows the window sideways at 390 px
+(a phone), 1366 px (a laptop) or 1920 px (a wide screen), with unbreakable
+50-character words in the data (the walk: tests/page_walk.py); and on a phone
+the main menu folds behind a "Menu" button that works with the keyboard."""
 
 import pytest
 from django.urls import reverse
 from django_scopes import scopes_disabled
+from playwright.sync_api import expect
 
 from msops.tenancy.models import Role
 from msops.tenancy.services import membership_create, organization_create, user_create
-from tests.isolation import ROUTES, build_world
+from tests.page_walk import PASSWORD, open_pages, page_urls, sign_in
 
 pytest_plugins = ["tests.browser_fixtures"]
 pytestmark = pytest.mark.browser
 
-PASSWORD = "a-long-browser-test-password"
-PAGE_ROUTES = sorted(
-    name
-    for name, route in ROUTES.items()
-    if route.kind != "exempt" and not name.startswith("api:") and name.count(":") == 1
-)
+WIDTHS = (390, 1366, 1920)
+# Every role sees at least this many pages (an admin sees them all).
+MIN_PAGES = {Role.DEVELOPER: 10, Role.ACCOUNT_MANAGER: 10, Role.FINANCE: 10, Role.ADMIN: 30}
 OVERFLOW = "document.documentElement.scrollWidth - window.innerWidth"
 # The innermost elements that stick out, for the failure message.
 WIDEST = """() => [...document.querySelectorAll('body *')]
@@ -29,72 +26,63 @@ WIDEST = """() => [...document.querySelectorAll('body *')]
     + ' ' + (e.textContent || '').trim().slice(0, 30))"""
 
 
+@pytest.mark.parametrize("role", list(Role))
+def test_no_page_of_a_role_overflows_a_phone_a_laptop_or_a_wide_screen(
+    http_live_server, practice, page, role
+):
+    sign_in(page, practice.people[role].user.username)
+    found, seen = [], 0
+    for _name, url in open_pages(page, page_urls(practice)):
+        seen += 1
+        # One load per page, measured at each width (the layout follows the resize).
+        for width in WIDTHS if seen % 2 else reversed(WIDTHS):
+            page.set_viewport_size({"width": width, "height": 900})
+            extra = page.evaluate(OVERFLOW)
+            if extra > 0:
+                found.append(f"{url} at {width} px ({extra} px too wide: {page.evaluate(WIDEST)})")
+    assert seen >= MIN_PAGES[role], f"only {seen} pages answered {role}"
+    assert not found, f"{role}: {found}"
+
+
 @pytest.fixture
-def practice(transactional_db):
+def admin(transactional_db):
     organization = organization_create(
         name="Fabrikam Managed IT Services International", slug="fabrikam",
         timezone="Europe/Amsterdam", currency="EUR",
     )  # fmt: skip
+    user = user_create(username="menu-admin", password=PASSWORD)
     with scopes_disabled():
-        world = build_world(organization, "Unbroken" + "W" * 42)  # no place to wrap
-    people = {}
-    for role in Role:
-        user = user_create(username=f"layout-{role}", password=PASSWORD)
-        with scopes_disabled():
-            people[role] = membership_create(organization=organization, user=user, role=role)
-    return organization, world, people
+        return membership_create(organization=organization, user=user, role=Role.ADMIN)
 
 
-def _urls(organization, world) -> list[str]:
-    urls = []
-    for name in PAGE_ROUTES:
-        route = ROUTES[name]
-        kwargs = {key: world[world_key].pk for key, world_key in route.objects.items()}
-        urls.append(reverse(name, kwargs={"org": organization.slug, **kwargs}))
-    return urls
-
-
-def _sign_in(page, username: str) -> None:
-    page.context.clear_cookies()
-    page.goto("/accounts/login/")
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-    page.wait_for_load_state()
-
-
-def _overflowing(page, urls: list[str]) -> tuple[list[str], int]:
-    """Open each page that answers the signed-in member 200 with HTML (asked
-    first without navigating: POST-only routes and downloads are skipped)."""
-    found, seen = [], 0
-    for url in urls:
-        answer = page.request.get(url, max_redirects=0)
-        if answer.status != 200 or "text/html" not in answer.headers.get("content-type", ""):
-            continue
-        page.goto(url)
-        seen += 1
-        extra = page.evaluate(OVERFLOW)
-        if extra > 0:
-            wide = page.evaluate(WIDEST)
-            found.append(f"{url} ({extra} px too wide: {wide})")
-    return found, seen
-
-
-def test_no_page_of_any_role_overflows_a_phone(http_live_server, practice, page):
-    organization, world, people = practice
-    urls = _urls(organization, world)
+def test_on_a_phone_the_main_menu_folds_behind_a_menu_button(http_live_server, admin, page):
     page.set_viewport_size({"width": 390, "height": 844})
-    for role, member in people.items():
-        _sign_in(page, member.user.username)
-        found, seen = _overflowing(page, urls)
-        assert seen >= 10, f"only {seen} pages answered {role}"
-        assert not found, f"{role} at 390 px: {found}"
+    sign_in(page, admin.user.username)
+    page.goto(reverse("tenancy:organization_home", kwargs={"org": admin.organization.slug}))
+    nav = page.get_by_role("navigation", name="Main")
+    menu = nav.get_by_role("button", name="Menu")
+    tickets = nav.get_by_role("link", name="Tickets", exact=True)
+    log_out = nav.get_by_role("button", name="Log out")
+    expect(menu).to_have_attribute("aria-expanded", "false")
+    expect(tickets).to_be_hidden()
+    expect(log_out).to_be_hidden()
 
+    # Keyboard: the skip link, the home link, then the Menu button.
+    for _ in range(3):
+        page.keyboard.press("Tab")
+    expect(menu).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(menu).to_have_attribute("aria-expanded", "true")
+    expect(tickets).to_be_visible()
+    expect(log_out).to_be_in_viewport()
+    assert page.evaluate(OVERFLOW) <= 0
 
-@pytest.mark.parametrize("width", [1366, 1920])
-def test_no_page_overflows_a_laptop_or_a_wide_screen(http_live_server, practice, page, width):
-    organization, world, people = practice
-    page.set_viewport_size({"width": width, "height": 900})
-    _sign_in(page, people[Role.ADMIN].user.username)
-    found, seen = _overflowing(page, _urls(organization, world))
-    assert seen >= 30 and not found, f"at {width} px: {found}"
+    page.keyboard.press("Tab")
+    page.keyboard.press("Escape")
+    expect(tickets).to_be_hidden()
+    expect(menu).to_be_focused()
+
+    page.set_viewport_size({"width": 1366, "height": 900})
+    expect(menu).to_be_hidden()
+    expect(tickets).to_be_visible()
+    expect(log_out).to_be_visible()
