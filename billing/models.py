@@ -207,6 +207,21 @@ class ScopeCheck(TenantModel):
         help_text="How the approved work is charged: its own invoice line either way.",
     )
     version = models.PositiveIntegerField(default=1)
+    rate = models.DecimalField(
+        max_digits=12,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        help_text="The hourly rate in force when approval was asked (what the estimate costs).",
+    )
+    currency = models.CharField(max_length=3, blank=True)
+    estimate_amount = models.DecimalField(
+        max_digits=14,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        help_text="The estimate at that rate, half-up to the cent.",
+    )
 
     class Meta:
         ordering = ["created_at"]

@@ -7,22 +7,26 @@ other's views. It reads through the selectors of both apps and builds the
 forms the page shows; it decides nothing."""
 
 import uuid
+from dataclasses import dataclass
 
 from django.db.models import Prefetch
 from django.http import HttpRequest
 from django.utils import timezone
 
+from clients.rules import AppliedRule
 from msops.tenancy.roles import MANAGERS
 from msops.timezones import organization_today
 from tickets import selectors as ticket_selectors
 from tickets.forms import LogTimeForm, TicketUpdateForm
-from tickets.models import Classification, Ticket, TimeEntry
+from tickets.models import BillingMoment, Classification, Ticket, TimeEntry
 from tickets.services import TICKET_WRITERS, TicketConflict
 
 from .forms import DecisionForm, TicketNoteForm
 from .selectors.decisions import ticket_billing
+from .selectors.questions import moment_question
 from .selectors.time_entries import portion_list
 from .services import DECIDERS, decision_rule
+from .timer_page import timer_context
 
 TEMPLATE = "tickets/ticket_detail.html"
 OUT_OF_SCOPE_PREFIX = "out_of_scope"
@@ -31,6 +35,28 @@ CHANGE_REQUEST_PREFIX = "change_request"
 PROMPT_PARTS = frozenset(
     {"decision_form", "prompt_conflict", "out_of_scope_form", "change_request_form"}
 )
+
+
+@dataclass(frozen=True)
+class Question:
+    """The question the ticket asks now, in one line with its numbers."""
+
+    kind: str
+    text: str
+
+
+def ticket_question(
+    *, ticket: Ticket, rule: AppliedRule, open_moments: list[BillingMoment]
+) -> Question | None:
+    """The newest open billing moment as the question it asks; ``None`` when
+    nothing waits."""
+    if not open_moments:
+        return None
+    moment = open_moments[-1]
+    text = moment_question(moment, ticket, rule)
+    if len(open_moments) > 1:
+        text += f" ({len(open_moments)} moments wait)"
+    return Question(kind=moment.kind, text=text)
 
 
 def log_time_form(organization, data=None) -> LogTimeForm:
@@ -105,6 +131,7 @@ def prompt_context(
     form = decision_form or DecisionForm()
     return {
         "billing": billing,
+        "question": ticket_question(ticket=ticket, rule=rule, open_moments=billing.open_moments),
         "rule": rule,
         "suggested": suggested,
         "suggested_label": Classification(suggested).label,
@@ -133,6 +160,7 @@ def ticket_page_context(request: HttpRequest, ticket: Ticket, **parts) -> dict:
     return {
         **status_context(request, ticket, parts.get("update_form"), parts.get("conflict")),
         **time_context(request, ticket, parts.get("log_form")),
+        **timer_context(request, ticket),
         "rule": rule,
         "moments": moments,
         # The developer's billing prompt (billing/partials/ticket-prompt.html).
@@ -147,6 +175,33 @@ def ticket_page_context(request: HttpRequest, ticket: Ticket, **parts) -> dict:
 
 
 def ticket_page_parts(request: HttpRequest, ticket: Ticket) -> dict:
-    """The status box and the time entries, for billing actions that change
-    the ticket and swap those parts out of band."""
-    return {**status_context(request, ticket), "entries": time_entries(request, ticket)}
+    """Every part of the page an action may change — header, status box,
+    time entries, billing moments — for answers that swap them out of band."""
+    return {
+        **status_context(request, ticket),
+        "entries": time_entries(request, ticket),
+        "moments": list(
+            ticket_selectors.billing_moment_list(organization=request.organization, ticket=ticket)
+        ),
+    }
+
+
+def open_moment_ids(moments) -> frozenset[int]:
+    return frozenset(m.pk for m in moments if m.status == BillingMoment.Status.OPEN)
+
+
+def after_change_context(request: HttpRequest, ticket: Ticket, *, asked_before: frozenset) -> dict:
+    """What an action outside the prompt (logging time, changing the status)
+    swaps out of band besides its own part (tickets/partials/ticket-oob.html):
+    the header, the billing moments, the navigation's counts, the messages —
+    and the whole prompt when the question changed (a new moment opened or one
+    was settled); otherwise the prompt keeps what is typed in it."""
+    rule = decision_rule(ticket=ticket)
+    moments = list(
+        ticket_selectors.billing_moment_list(organization=request.organization, ticket=ticket)
+    )
+    context = {"rule": rule, "moments": moments, "now": timezone.now()}
+    if open_moment_ids(moments) != asked_before:
+        context["prompt_changed"] = True
+        context.update(prompt_context(request, ticket, rule=rule, moments=moments))
+    return context

@@ -7,6 +7,7 @@ from rest_framework import serializers
 
 from clients.models import Client, RequestType
 from msops.display import member_name
+from msops.limits import NOTE_MAX, TITLE_MAX, LimitedCharField
 from msops.tenancy.api.fields import (
     BlankAsNullCharField,
     BlankAsNullChoiceField,
@@ -19,7 +20,7 @@ from tickets.services import MAX_MINUTES_PER_ENTRY
 
 from ..models import BillingDecision, DecisionLogEntry, ScopeCheck
 
-TEXT_MAX = 2000
+TEXT_MAX = NOTE_MAX
 
 
 @extend_schema_field(
@@ -91,8 +92,12 @@ class DecisionCreateSerializer(serializers.Serializer):
     ticket = TenantPrimaryKeyRelatedField(queryset=Ticket.objects)
     classification = serializers.ChoiceField(choices=Classification.choices)
     version = serializers.IntegerField(min_value=1)
-    reason = serializers.CharField(
-        required=False, allow_blank=True, default="", max_length=TEXT_MAX
+    reason = LimitedCharField(
+        limit=NOTE_MAX,
+        what="Reasons",
+        required=False,
+        allow_blank=True,
+        default="",
     )
     moment = TenantPrimaryKeyRelatedField(
         queryset=BillingMoment.objects,
@@ -109,11 +114,12 @@ class DecisionCreateSerializer(serializers.Serializer):
         max_value=100_000,
         help_text="needs_approval: the extra time to approve, in minutes.",
     )
-    client_explanation = serializers.CharField(
+    client_explanation = LimitedCharField(
+        limit=NOTE_MAX,
+        what="Explanations",
         required=False,
         allow_blank=True,
         default="",
-        max_length=TEXT_MAX,
         help_text="needs_approval: the change and its cost in plain words, for the client.",
     )
     bill_as = serializers.ChoiceField(
@@ -141,7 +147,7 @@ class ReclassifySerializer(serializers.Serializer):
         choices=Classification.choices,
         help_text="Included, billable or unclear (work already done can't wait for approval).",
     )
-    reason = serializers.CharField(max_length=TEXT_MAX)
+    reason = LimitedCharField(limit=NOTE_MAX, what="Reasons")
     write_off = serializers.BooleanField(required=False, default=False)
 
 
@@ -160,6 +166,18 @@ class ScopeCheckSerializer(serializers.ModelSerializer):
     client_email = BlankAsNullEmailField(
         read_only=True, help_text="The client contact asked to approve (null: not asked)."
     )
+    ticket_logged_minutes = serializers.IntegerField(
+        source="ticket.logged_minutes",
+        read_only=True,
+        help_text="Time logged on the ticket so far.",
+    )
+    estimate_amount = serializers.DecimalField(
+        max_digits=14,
+        decimal_places=2,
+        read_only=True,
+        allow_null=True,
+        help_text="The estimate at ``rate`` (null: no rate applied when approval was asked).",
+    )
 
     class Meta:
         model = ScopeCheck
@@ -172,6 +190,10 @@ class ScopeCheckSerializer(serializers.ModelSerializer):
             "decision",
             "status",
             "estimate_minutes",
+            "ticket_logged_minutes",
+            "rate",
+            "currency",
+            "estimate_amount",
             "bill_as",
             "reason",
             "client_explanation",
@@ -212,18 +234,21 @@ BILL_AS_HELP = (
 
 
 class ScopeCheckApproveSerializer(serializers.Serializer):
-    note = serializers.CharField(required=False, allow_blank=True, default="", max_length=TEXT_MAX)
+    note = LimitedCharField(
+        limit=NOTE_MAX, what="Notes", required=False, allow_blank=True, default=""
+    )
     bill_as = serializers.ChoiceField(
         choices=ScopeCheck.BillAs.choices, required=False, help_text=BILL_AS_HELP
     )
 
 
 class ScopeCheckRejectSerializer(serializers.Serializer):
-    note = serializers.CharField(
+    note = LimitedCharField(
+        limit=NOTE_MAX,
+        what="Notes",
         required=False,
         allow_blank=True,
         default="",
-        max_length=TEXT_MAX,
         help_text="Required: why not, for the developer and the next person.",
     )
 
@@ -236,11 +261,12 @@ class ScopeCheckAskClientSerializer(serializers.Serializer):
         max_length=254,
         help_text="The client contact who approves or declines.",
     )
-    client_explanation = serializers.CharField(
+    client_explanation = LimitedCharField(
+        limit=NOTE_MAX,
+        what="Explanations",
         required=False,
         allow_blank=True,
         default="",
-        max_length=TEXT_MAX,
         help_text="What the client reads (empty: keep the check's explanation).",
     )
     bill_as = serializers.ChoiceField(
@@ -287,7 +313,7 @@ class WorkAfterTheFactSerializer(serializers.Serializer):
 
     client = TenantPrimaryKeyRelatedField(queryset=Client.objects)
     request_type = TenantPrimaryKeyRelatedField(queryset=RequestType.objects)
-    title = serializers.CharField(max_length=200, help_text="What was done.")
+    title = LimitedCharField(limit=TITLE_MAX, what="Titles", help_text="What was done.")
     minutes = serializers.IntegerField(min_value=1, max_value=MAX_MINUTES_PER_ENTRY)
     work_date = serializers.DateField()
     source = serializers.ChoiceField(choices=Ticket.Source.choices)
@@ -299,10 +325,16 @@ class WorkAfterTheFactSerializer(serializers.Serializer):
         help_text="Empty or null: the rule's suggestion. Work already done can't wait for"
         " approval.",
     )
-    reason = serializers.CharField(
-        required=False, allow_blank=True, default="", max_length=TEXT_MAX
+    reason = LimitedCharField(
+        limit=NOTE_MAX,
+        what="Reasons",
+        required=False,
+        allow_blank=True,
+        default="",
     )
-    notes = serializers.CharField(required=False, allow_blank=True, default="", max_length=TEXT_MAX)
+    notes = LimitedCharField(
+        limit=NOTE_MAX, what="Notes", required=False, allow_blank=True, default=""
+    )
 
 
 class WorkAfterTheFactResultSerializer(serializers.Serializer):

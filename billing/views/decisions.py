@@ -63,7 +63,7 @@ def _ticket_or_404(request: HttpRequest, pk: int) -> Ticket:
 
 
 def _ticket_url(org: str, ticket: Ticket) -> str:
-    return reverse("tickets:ticket_detail", kwargs={"org": org, "pk": ticket.pk})
+    return reverse("tickets:ticket_detail", kwargs={"org": org, "number": ticket.number})
 
 
 # --- the developer's prompt on the ticket page --------------------------------------

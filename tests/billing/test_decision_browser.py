@@ -87,7 +87,7 @@ def log_in(page, username: str) -> None:
 
 
 def ticket_path(practice) -> str:
-    return f"/o/{practice['organization'].slug}/tickets/{practice['ticket'].pk}/"
+    return f"/o/{practice['organization'].slug}/tickets/{practice['ticket'].number}/"
 
 
 def stored_ticket(practice) -> Ticket:
@@ -116,7 +116,7 @@ def test_a_developer_answers_the_prompt_and_logs_time(http_live_server, practice
     )
     # Following the suggestion needs no reason.
     page.locator("#billing-prompt").get_by_test_id("decide-included").click()
-    expect(page.locator("#billing-prompt")).to_contain_text("Decided: included.")
+    expect(page.locator("#messages")).to_contain_text("Decided: included.")
     expect(page.get_by_test_id("current-classification")).to_contain_text("included")
     expect(page.get_by_test_id("decision")).to_contain_text("Dana Dev")
     expect(page.get_by_test_id("what-happened")).to_contain_text("Nothing waits for a decision.")
@@ -138,7 +138,7 @@ def test_a_developer_answers_the_prompt_and_logs_time(http_live_server, practice
     page.locator("#billing-prompt summary").filter(has_text="Decide again").click()
     page.locator("#decision-form textarea[name=reason]").fill("Might be their own printer")
     page.locator("#billing-prompt").get_by_test_id("decide-unclear").click()
-    expect(page.locator("#billing-prompt")).to_contain_text("Decided: unclear.")
+    expect(page.locator("#messages")).to_contain_text("Decided: unclear.")
     expect(page.get_by_test_id("decision-conflict")).to_have_count(0)
     # Decisions apply forward: the 0:30 already decided keeps its meaning.
     expect(page.get_by_test_id("time-entry")).to_contain_text("Included")
@@ -166,13 +166,17 @@ def test_out_of_scope_work_is_approved_by_the_client_through_the_link(
     page.goto(ticket_path(practice))
     page.evaluate("window.__sameDocument = true")
 
-    # The developer flags the work and asks for approval.
+    # The developer flags the work and asks for approval. With the opening
+    # question still open, the other actions wait behind their disclosures.
+    expect(page.locator("#id_out_of_scope-note")).to_be_hidden()
+    page.locator("#ticket-actions-box summary").click()
     page.locator("#id_out_of_scope-note").fill("They want a second printer installed")
     page.get_by_role("button", name="Outside normal support").click()
     expect(page.get_by_test_id("what-happened")).to_contain_text(
         "They want a second printer installed"
     )
     page.locator("#decision-form textarea[name=reason]").fill("Installing hardware is not support")
+    page.locator("#approval-details summary").click()
     page.locator("#decision-form input[name=estimate_minutes]").fill("2:00")
     page.locator("#decision-form textarea[name=client_explanation]").fill(
         "Installing and configuring a second printer: about 2 hours."

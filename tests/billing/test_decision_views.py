@@ -4,6 +4,7 @@ decision log."""
 
 import datetime
 import re
+from decimal import Decimal
 
 import pytest
 from django.core import mail
@@ -38,7 +39,7 @@ def url(name, org, **kwargs):
 
 def ticket_url(ticket):
     return reverse(
-        "tickets:ticket_detail", kwargs={"org": ticket.organization.slug, "pk": ticket.pk}
+        "tickets:ticket_detail", kwargs={"org": ticket.organization.slug, "number": ticket.number}
     )
 
 
@@ -125,11 +126,16 @@ def test_following_the_suggestion_decides_in_place(scoped, login, developer, ope
     response = decide(login(developer), ticket, "included")
     assert response.status_code == 200
     page = body(response)
-    assert "Decided: included." in page
+    assert page.count("Decided: included.") == 1  # one confirmation, in the messages
     assert 'data-testid="decision"' in page and "Troubleshooting — included" in page
     assert "Nothing waits for a decision." in page
-    # The parts of the page the decision touched come along out of band.
-    for part in ("ticket-status", "time-entry-table", "applicable-rule", "waiting-for-approval"):
+    # Every part of the page the decision touched comes along out of band,
+    # the navigation's counts and the messages too.
+    parts = (
+        "ticket-header", "ticket-status", "time-entry-box", "applicable-rule",
+        "waiting-for-approval", "billing-moments", "billing-history", "messages", "nav-flags",
+    )  # fmt: skip
+    for part in parts:
         assert re.search(rf'id="{part}"[^>]*hx-swap-oob="true"', page), part
     ticket = fresh(ticket)
     assert ticket.classification == "included" and ticket.version == 2
@@ -435,6 +441,24 @@ def test_the_queue_shows_my_checks_oldest_first_with_their_age(
     assert "4:00" in page and "1:30" in page
 
 
+def test_a_check_shows_the_time_logged_so_far_and_what_the_estimate_costs(
+    scoped, login, account_manager, queue
+):
+    older = queue["Older"]
+    Ticket.objects.filter(pk=older.ticket_id).update(logged_minutes=95)
+    page = body(login(account_manager).get(url("scope_check_queue", account_manager.organization)))
+    card = page[page.index(f'id="scope-check-{older.pk}"') :]
+    assert "1:35 on the ticket" in card
+    # 4:00 at the contract's EUR 120.00/h, snapshotted when approval was asked.
+    assert "4:00 · EUR 480.00 at EUR 120.00/h" in card
+    newer = queue["Newer"]
+    assert (newer.rate, newer.currency, newer.estimate_amount) == (
+        Decimal("120.00"),
+        "EUR",
+        Decimal("180.00"),
+    )
+
+
 def test_an_admin_sees_every_open_check(scoped, login, admin_member, queue):
     page = body(login(admin_member).get(url("scope_check_queue", admin_member.organization)))
     assert titles(page) == ["Older", "Newer", "Theirs"]
@@ -560,9 +584,11 @@ def test_the_decision_log_lists_a_clients_unusual_calls(
 # --- query budgets -------------------------------------------------------------------
 # The ticket page's budget (tests/tickets/test_query_budgets.py) plus the
 # prompt's two reads once the ticket has decisions: its decisions, its checks.
-TICKET_PAGE_WITH_DECISIONS_BUDGET = 16  # with the navigation counts (one query) and portions
+TICKET_PAGE_WITH_DECISIONS_BUDGET = (
+    17  # with the navigation counts (one query), portions, my running timer
+)
 QUEUE_BUDGET = 9
-DECISION_LOG_BUDGET = 9
+DECISION_LOG_BUDGET = 10  # + my running timer in the menu
 
 
 @pytest.mark.parametrize("rows", [2, 50])
@@ -633,7 +659,9 @@ def test_the_ticket_page_reclassifies_named_entries_with_a_reason(
 ):
     ticket, entry = decided_entry(org, open_ticket, developer)
     client = login(developer)
-    page = client.get(reverse("tickets:ticket_detail", kwargs={"org": org.slug, "pk": ticket.pk}))
+    page = client.get(
+        reverse("tickets:ticket_detail", kwargs={"org": org.slug, "number": ticket.number})
+    )
     assert b"Reclassify earlier work" in page.content
     url = reverse("billing:ticket_reclassify", kwargs={"org": org.slug, "pk": ticket.pk})
     post = {"entries": [entry.pk], "classification": "billable", "version": ticket.version}
@@ -645,3 +673,45 @@ def test_the_ticket_page_reclassifies_named_entries_with_a_reason(
         entry.refresh_from_db()
         assert entry.billing_status == "billable"
         assert DecisionLogEntry.objects.filter(kind="reclassified").count() == 1
+
+
+# --- the ticket page around the next decision -------------------------------------
+def log_minutes(client, ticket, minutes):
+    return client.post(
+        reverse(
+            "tickets:ticket_log_time", kwargs={"org": ticket.organization.slug, "pk": ticket.pk}
+        ),
+        {"work_date": organization_today(ticket.organization).isoformat(), "minutes": minutes},
+        headers=HTMX,
+    )
+
+
+def test_the_open_question_heads_the_page_with_its_numbers(scoped, login, developer, open_ticket):
+    ticket = open_ticket()
+    page = body(login(developer).get(ticket_url(ticket)))
+    question = page.index('data-testid="prompt-question"')
+    assert "New Troubleshooting ticket — included, as the rule suggests?" in page
+    assert question < page.index('id="time-entries"') < page.index('id="billing-history"')
+    assert re.search(r'<details id="decide"\s+open', page)
+
+
+def test_time_that_opens_a_question_brings_the_prompt_back_open_with_the_numbers(
+    scoped, login, developer, open_ticket
+):
+    ticket = open_ticket()
+    client = login(developer)
+    decide(client, ticket, "included")
+    quiet = body(log_minutes(client, ticket, "30"))
+    # Nothing new to ask: the prompt keeps what is typed in it.
+    assert 'id="billing-prompt"' not in quiet
+    assert re.search(r'id="ticket-header"[^>]*hx-swap-oob="true"', quiet)
+    assert "0:30 logged" in quiet
+
+    answer = body(log_minutes(client, ticket, "1:00"))  # 1:30 against about 1:00
+    assert re.search(r'<section id="billing-prompt"[^>]*hx-swap-oob="true"', answer)
+    assert "1:30 logged vs about 1:00 — still included?" in answer
+    assert re.search(r'<details id="decide"\s+open', answer)
+    assert answer.count("60 min on") == 1  # the confirmation, once
+    for part in ("messages", "billing-moments", "nav-flags", "waiting-for-approval"):
+        assert re.search(rf'id="{part}"[^>]*hx-swap-oob="true"', answer), part
+    assert "Logged time passed the expected time — <em>open</em>" in answer

@@ -878,7 +878,7 @@ def test_the_ticket_page_loads_the_contracts_usage_beside_the_rule(login, org, d
         organization=org, client=terms["client"], contract=contract,
         request_type=terms["rules"]["troubleshooting"].request_type,
     )  # fmt: skip
-    page = login(developer).get(reverse("tickets:ticket_detail", args=[org.slug, ticket.pk]))
+    page = login(developer).get(reverse("tickets:ticket_detail", args=[org.slug, ticket.number]))
     body = page.content.decode()
     assert 'data-testid="ticket-usage"' in body
     assert f'hx-get="{url("contract_usage", org, pk=contract.pk)}"' in body

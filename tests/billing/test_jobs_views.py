@@ -214,7 +214,9 @@ def test_the_review_groups_items_by_kind_with_reason_owner_and_links(
     for heading in ("Unclear decision", "Time without a decision", "Client without billing notes"):
         assert f"<h2>{heading}</h2>" in body
     assert mine[0].reason in body and others[0].reason in body and done.reason not in body
-    ticket_url = reverse("tickets:ticket_detail", kwargs={"org": org.slug, "pk": mine[0].ticket_id})
+    ticket_url = reverse(
+        "tickets:ticket_detail", kwargs={"org": org.slug, "number": mine[0].ticket.number}
+    )
     client_url = reverse("clients:client_detail", kwargs={"org": org.slug, "pk": mine[0].client_id})
     assert ticket_url in body and client_url in body
     assert account_manager.user.username in body

@@ -26,7 +26,7 @@ def test_a_403_without_a_reason_says_what_the_role_may_not_do(login, org, develo
 
 def test_a_404_inside_an_organization_keeps_its_navigation(login, org, developer):
     response = login(developer).get(
-        reverse("tickets:ticket_detail", kwargs={"org": org.slug, "pk": 999999})
+        reverse("tickets:ticket_detail", kwargs={"org": org.slug, "number": 999999})
     )
     assert response.status_code == 404
     body = response.content.decode()

@@ -84,7 +84,7 @@ def test_the_ticket_and_finance_pages_run_under_the_csp_with_htmx_working(
     page.wait_for_url(f"**/o/{organization.slug}/")
 
     # The ticket page: log time in place (an htmx swap, no reload).
-    page.goto(f"/o/{organization.slug}/tickets/{ticket.pk}/")
+    page.goto(f"/o/{organization.slug}/tickets/{ticket.number}/")
     expect(page.get_by_role("heading", level=1)).to_contain_text("Printer on floor 2 offline")
     page.evaluate("window.__sameDocument = true")
     page.locator("#time-entries input[name=minutes]").fill("0:45")

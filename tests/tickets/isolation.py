@@ -11,12 +11,13 @@ from tests.factories import (
     TimeEntryFactory,
 )
 from tests.isolation_types import Route, collection, obj
-from tickets.models import IdempotencyKey
+from tickets.models import IdempotencyKey, Timer
 
 ROUTES: dict[str, Route] = {
     "tickets:ticket_list": collection(),
     "tickets:ticket_create": collection(),
-    "tickets:ticket_detail": obj(pk="ticket"),
+    "tickets:ticket_detail": obj(number="ticket"),
+    "tickets:ticket_by_id": obj(pk="ticket"),
     "tickets:ticket_log_time": obj(pk="ticket"),
     "tickets:ticket_update": obj(pk="ticket"),
     "tickets:time_entry_delete": obj(pk="time_entry"),
@@ -70,6 +71,9 @@ def build(organization, tag: str, world: dict) -> dict:
         organization=organization, person=membership, key=f"key-{tag}", time_entry=time_entry
     )
     billing_moment = BillingMomentFactory(ticket=ticket, detail=f"Opened {tag}")
+    Timer.objects.create(
+        organization=organization, person=membership, ticket=ticket, note=f"Timer {tag}"
+    )
     return {
         "ticket": ticket,
         "time_entry": time_entry,

@@ -198,7 +198,7 @@ def test_a_developer_opens_a_ticket_from_the_form(login, developer, org, terms):
     with activate_organization(org):
         ticket = Ticket.objects.get()
     assert response.status_code == 302
-    assert response["Location"] == url("ticket_detail", org, pk=ticket.pk)
+    assert response["Location"] == url("ticket_detail", org, number=ticket.number)
     assert (ticket.number, ticket.opened_by, ticket.contract) == (1, developer, terms.contract)
 
 
@@ -244,7 +244,7 @@ def test_the_ticket_page_shows_billing_notes_and_the_rule_beside_the_work(
     login, developer, org, open_ticket
 ):
     ticket = open_ticket()
-    response = login(developer).get(url("ticket_detail", org, pk=ticket.pk))
+    response = login(developer).get(url("ticket_detail", org, number=ticket.number))
     body = response.content.decode()
     assert response.status_code == 200
     assert "PO number required on every invoice." in body
@@ -260,14 +260,14 @@ def test_the_ticket_page_shows_time_entries_and_the_total_as_h_mm(
     ticket = open_ticket()
     log_time(ticket, developer, minutes=45, notes="Reseated the cable")
     log_time(ticket, developer, minutes=50)
-    body = login(developer).get(url("ticket_detail", org, pk=ticket.pk)).content.decode()
+    body = login(developer).get(url("ticket_detail", org, number=ticket.number)).content.decode()
     assert "Reseated the cable" in body
     assert "1:35 logged" in body
 
 
 def test_finance_sees_the_ticket_without_the_forms(login, finance, org, open_ticket):
     ticket = open_ticket()
-    body = login(finance).get(url("ticket_detail", org, pk=ticket.pk)).content.decode()
+    body = login(finance).get(url("ticket_detail", org, number=ticket.number)).content.decode()
     assert "Log time" not in body
     assert url("ticket_log_time", org, pk=ticket.pk) not in body
     assert url("ticket_update", org, pk=ticket.pk) not in body
@@ -276,7 +276,22 @@ def test_finance_sees_the_ticket_without_the_forms(login, finance, org, open_tic
 
 def test_another_organizations_ticket_is_a_404(login, developer, org, stranger):
     theirs = TicketFactory(organization=stranger.organization)
-    assert login(developer).get(url("ticket_detail", org, pk=theirs.pk)).status_code == 404
+    assert login(developer).get(url("ticket_detail", org, number=theirs.number)).status_code == 404
+
+
+def test_the_ticket_page_is_addressed_by_the_number_and_old_id_links_redirect(
+    login, developer, org, open_ticket
+):
+    TicketFactory(organization=org)  # ids and numbers part ways
+    ticket = open_ticket()
+    page = url("ticket_detail", org, number=ticket.number)
+    assert page == f"/o/{org.slug}/tickets/{ticket.number}/" and ticket.number != ticket.pk
+    browser = login(developer)
+    assert f"#{ticket.number} " in browser.get(page).content.decode()
+    response = browser.get(url("ticket_by_id", org, pk=ticket.pk))
+    assert response.status_code == 301 and response["Location"] == page
+    missing = browser.get(url("ticket_detail", org, number=ticket.number + 1))
+    assert missing.status_code == 404
 
 
 # --- logging time ----------------------------------------------------------------------
@@ -388,7 +403,7 @@ def test_a_locked_entry_is_not_removed_and_the_page_says_why(
     with activate_organization(org):
         TimeEntry.objects.filter(pk=entry.pk).update(locked=True)
     client = login(admin_member)
-    page = client.get(url("ticket_detail", org, pk=ticket.pk)).content.decode()
+    page = client.get(url("ticket_detail", org, number=ticket.number)).content.decode()
     assert "locked" in page and url("time_entry_delete", org, pk=entry.pk) not in page
     response = client.post(url("time_entry_delete", org, pk=entry.pk), headers=HTMX)
     assert "This entry is locked: its billing period is closed." in response.content.decode()

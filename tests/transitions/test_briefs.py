@@ -584,7 +584,7 @@ def test_the_page_lists_reopened_tickets_with_a_link_and_says_when_there_are_non
     assert "Tickets reopened" in body
     [line] = body.split('data-testid="brief-reopened">')[1:]
     line = line.split("</li>")[0]
-    ticket_url = reverse("tickets:ticket_detail", kwargs={"org": org.slug, "pk": ticket.pk})
+    ticket_url = reverse("tickets:ticket_detail", kwargs={"org": org.slug, "number": ticket.number})
     assert f'href="{ticket_url}"' in line
     assert "VPN drops every hour" in line
     reopened_on = timezone.localtime(ticket.last_reopened_at).date()

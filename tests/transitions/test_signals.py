@@ -456,7 +456,9 @@ def test_the_context_page_shows_each_signal_with_its_links_and_no_other_organiza
     assert response.status_code == 200
     tickets = reverse("tickets:ticket_list", kwargs={"org": org.slug})
     assert f'href="{tickets}?assignee={developer.pk}"' in html
-    detail = reverse("tickets:ticket_detail", kwargs={"org": org.slug, "pk": seeded["ticket"].pk})
+    detail = reverse(
+        "tickets:ticket_detail", kwargs={"org": org.slug, "number": seeded["ticket"].number}
+    )
     assert f'href="{detail}">#{seeded["ticket"].number}</a>' in html
     brief_url = reverse(
         "transitions:client_brief", kwargs={"org": org.slug, "pk": seeded["held"].pk}
