@@ -17,8 +17,10 @@ from rest_framework import serializers
 TITLE_MAX = 200
 DESCRIPTION_MAX = 10_000
 TIME_ENTRY_NOTES_MAX = 5_000
-# Resolution notes, decision reasons, flag notes and other free-text notes.
+# Decision reasons, flag notes and other free-text notes.
 NOTE_MAX = 2_000
+# What was done, for the next person: as long as a description.
+RESOLUTION_NOTE_MAX = DESCRIPTION_MAX
 # Why time is logged before its ticket was opened or outside any contract.
 DATE_REASON_MAX = 500
 

@@ -12,7 +12,7 @@ from msops.forms import MemberChoiceField
 from msops.limits import (
     DATE_REASON_MAX,
     DESCRIPTION_MAX,
-    NOTE_MAX,
+    RESOLUTION_NOTE_MAX,
     TIME_ENTRY_NOTES_MAX,
     TITLE_MAX,
     LimitedTextField,
@@ -144,7 +144,7 @@ class TicketUpdateForm(forms.Form):
         help_text="Correcting it asks the billing question again under its rule.",
     )
     resolution_note = LimitedTextField(
-        limit=NOTE_MAX,
+        limit=RESOLUTION_NOTE_MAX,
         what="Resolution notes",
         required=False,
         label="Resolution note — what was done, for the next person",

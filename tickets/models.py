@@ -9,7 +9,7 @@ from clients.models import MONEY, Client, Contract, Priority, RequestType
 from msops.limits import (
     DATE_REASON_MAX,
     DESCRIPTION_MAX,
-    NOTE_MAX,
+    RESOLUTION_NOTE_MAX,
     TIME_ENTRY_NOTES_MAX,
     TITLE_MAX,
     LengthLimit,
@@ -75,7 +75,7 @@ class Ticket(TenantModel):
     resolved_at = models.DateTimeField(null=True, blank=True)
     resolution_note = models.TextField(
         blank=True,
-        validators=[LengthLimit(NOTE_MAX, "Resolution notes")],
+        validators=[LengthLimit(RESOLUTION_NOTE_MAX, "Resolution notes")],
         help_text="What was done, for the next person: written when resolving.",
     )
     reopen_count = models.PositiveIntegerField(

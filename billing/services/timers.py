@@ -38,7 +38,12 @@ from tickets.models import Ticket, TimeEntry, Timer
 from tickets.services import LOCKED_MESSAGE, TICKET_WRITERS, LoggedTime
 
 from ._common import require_role
-from .time_entries import time_entry_correct, time_entry_log, time_entry_remove
+from .time_entries import (
+    time_entry_correct,
+    time_entry_log,
+    time_entry_remove,
+    work_date_problems,
+)
 
 MAX_TIMER_MINUTES = 12 * 60
 NOTE_MAX_LENGTH = 300
@@ -131,9 +136,23 @@ def timer_start(
         raise ValidationError({"note": f"A timer's note has at most {NOTE_MAX_LENGTH} characters."})
     running = _running(person)
     stopped = None
+    if running is not None and running.ticket_id == ticket.pk:
+        return TimerStarted(running, None, already_running=True)
+    # Work that needs a reason to be logged (no contract covers today) can't
+    # be timed: stopping would be refused and the time lost.
+    problems = work_date_problems(
+        ticket=ticket, work_date=organization_date(ticket.organization, now or timezone.now())
+    )
+    if problems:
+        raise ValidationError(
+            {
+                "ticket": [
+                    *problems,
+                    "A timer can't say why: log this time with the form on the ticket page.",
+                ]
+            }
+        )
     if running is not None:
-        if running.ticket_id == ticket.pk:
-            return TimerStarted(running, None, already_running=True)
         if not switch:
             raise ValidationError(timer_running_message(running, now), code=REFUSED)
         stopped = _stop(running, notes="", now=now)

@@ -217,6 +217,16 @@ def test_a_ticket_of_another_organization_is_refused(scoped, developer, other_or
     assert count(Timer) == 0
 
 
+def test_work_no_contract_covers_today_cannot_be_timed_so_no_time_is_lost(scoped, org, developer):
+    uncovered = TicketFactory(organization=org, opened_at=ago(days=2))  # its client has no contract
+    with pytest.raises(ValidationError) as refused:
+        timer_start(ticket=uncovered, person=developer)
+    messages = refused.value.message_dict["ticket"]
+    assert "covers" in messages[0] and "Say why to log it." in messages[0]
+    assert messages[1] == "A timer can't say why: log this time with the form on the ticket page."
+    assert count(Timer) == 0
+
+
 # --- pages -----------------------------------------------------------------------------------
 def url(ticket, action: str) -> str:
     return f"/o/{ticket.organization.slug}/billing/tickets/{ticket.pk}/timer/{action}/"
@@ -318,8 +328,11 @@ def test_the_admin_shows_timers_read_only_and_only_its_organizations(
 ):
     timer_start(ticket=ticket, person=developer, note="Ours to see")
     foreign_ticket = TicketFactory(organization=stranger.organization)
-    with activate_organization(stranger.organization):
-        timer_start(ticket=foreign_ticket, person=stranger, note="Not for us")
+    with activate_organization(stranger.organization):  # no contract there: the row itself
+        Timer.objects.create(
+            organization=stranger.organization, person=stranger, ticket=foreign_ticket,
+            started_at=ago(minutes=5), note="Not for us",
+        )  # fmt: skip
     staff = MembershipFactory(organization=org, role=Role.ADMIN).user
     staff.is_staff = True
     staff.save()

@@ -60,7 +60,9 @@ def _block_with_top_ups(client, n: int) -> Contract:
 # --- pages -----------------------------------------------------------------------------
 # Session, user, organization, membership and the switcher's memberships are
 # 5 of each page's queries; the rest is the page's own.
-CLIENT_PAGE_BUDGET = 16  # client, request types, contracts + 5 prefetches, top-ups, nav counts, my running timer
+CLIENT_PAGE_BUDGET = (
+    16  # client, request types, contracts + 5 prefetches, top-ups, nav counts, my running timer
+)
 CLIENT_LIST_BUDGET = 9  # count + one page of annotated clients, nav counts, my running timer
 CATALOGUE_BUDGET = 8  # with the navigation counts and my running timer
 

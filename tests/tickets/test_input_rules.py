@@ -147,7 +147,7 @@ def test_the_api_schema_shows_the_limits():
     schema = SchemaGenerator().get_schema(request=None, public=True)["components"]["schemas"]
     assert schema["TicketRequest"]["properties"]["title"]["maxLength"] == TITLE_MAX
     assert schema["TicketRequest"]["properties"]["description"]["maxLength"] == DESCRIPTION_MAX
-    assert schema["TicketRequest"]["properties"]["resolution_note"]["maxLength"] == NOTE_MAX
+    assert schema["TicketRequest"]["properties"]["resolution_note"]["maxLength"] == 10_000
     entry = schema["TimeEntryCreateRequest"]["properties"]
     assert (entry["notes"]["maxLength"], entry["date_reason"]["maxLength"]) == (
         TIME_ENTRY_NOTES_MAX,
@@ -247,16 +247,16 @@ def test_the_log_time_form_states_the_notes_limit():
 
 
 # --- notes and reasons: 2,000 ------------------------------------------------------------
-def test_a_resolution_note_of_2000_passes_and_2001_is_refused(open_ticket, developer, org):
+def test_a_resolution_note_of_10000_passes_and_10001_is_refused(open_ticket, developer, org):
     ticket = open_ticket()
     with activate_organization(org):
-        ticket_update(ticket=ticket, actor=developer, version=1, resolution_note="r" * 2000)
+        ticket_update(ticket=ticket, actor=developer, version=1, resolution_note="r" * 10_000)
         with pytest.raises(ValidationError) as refused:
-            ticket_update(ticket=ticket, actor=developer, version=2, resolution_note="r" * 2001)
+            ticket_update(ticket=ticket, actor=developer, version=2, resolution_note="r" * 10_001)
     assert refused.value.message_dict == {
-        "resolution_note": ["Resolution notes are at most 2,000 characters (this one has 2,001)."]
+        "resolution_note": ["Resolution notes are at most 10,000 characters (this one has 10,001)."]
     }
-    assert len(fresh(ticket).resolution_note) == 2000
+    assert len(fresh(ticket).resolution_note) == 10_000
 
 
 def test_a_decision_reason_longer_than_2000_is_refused_through_the_api(

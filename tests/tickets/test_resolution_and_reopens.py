@@ -71,7 +71,7 @@ def test_a_note_over_the_limit_is_refused_on_its_field_and_nothing_is_saved(deve
     with pytest.raises(ValidationError) as refused:
         update(ticket, developer, status="resolved", resolution_note=TOO_LONG)
     assert list(refused.value.message_dict) == ["resolution_note"]
-    assert "2,000 characters" in refused.value.message_dict["resolution_note"][0]
+    assert "10,000 characters" in refused.value.message_dict["resolution_note"][0]
     stored = fresh(ticket)
     assert (stored.status, stored.resolution_note, stored.version) == ("new", "", 1)
 
@@ -162,7 +162,7 @@ def test_a_note_too_long_on_the_page_is_shown_beside_the_field_and_nothing_saved
     )
     assert response.status_code == 200
     errors = response.content.decode().split('name="resolution_note"')[1]
-    assert "Resolution notes are at most 2,000 characters (this one has 2,001)." in errors
+    assert "Resolution notes are at most 10,000 characters (this one has 10,001)." in errors
     stored = fresh(ticket)
     assert (stored.status, stored.resolution_note, stored.version) == ("new", "", 1)
 

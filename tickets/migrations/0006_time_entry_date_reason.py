@@ -40,7 +40,7 @@ class Migration(migrations.Migration):
             field=models.TextField(
                 blank=True,
                 help_text="What was done, for the next person: written when resolving.",
-                validators=[msops.limits.LengthLimit(2000, "Resolution notes")],
+                validators=[msops.limits.LengthLimit(10000, "Resolution notes")],
             ),
         ),
         migrations.AlterField(

@@ -10,7 +10,7 @@ from django.utils import timezone
 from clients.models import Client, Priority, RequestType, SLATarget
 from clients.rules import contract_in_force
 from msops.errors import IN_USE
-from msops.limits import DESCRIPTION_MAX, NOTE_MAX, TITLE_MAX, check_length
+from msops.limits import DESCRIPTION_MAX, RESOLUTION_NOTE_MAX, TITLE_MAX, check_length
 from msops.tenancy.models import Membership, Organization
 
 from ..models import BillingMoment, Ticket, TimeEntry
@@ -29,8 +29,6 @@ TICKET_UPDATABLE = frozenset(
         "resolution_note",
     }
 )
-# What was done, for the next person: a free-text note (msops.limits).
-RESOLUTION_NOTE_MAX = NOTE_MAX
 DONE_STATUSES = (Ticket.Status.RESOLVED, Ticket.Status.CLOSED)
 
 
