@@ -9,7 +9,7 @@ plain-words line of a rule comes from :func:`clients.rules.rule_in_plain_words`.
 import datetime
 from dataclasses import dataclass, field
 
-from django.db.models import Count, Exists, OuterRef, Prefetch, QuerySet, Subquery
+from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet, Subquery
 
 from msops import timezones
 from msops.tenancy.models import Membership, Organization
@@ -74,10 +74,13 @@ def client_get(*, organization: Organization, pk: int) -> Client | None:
     return client_list(organization=organization).filter(pk=pk).first()
 
 
-def account_manager_choices(*, organization: Organization) -> QuerySet[Membership]:
-    """Members who may own a client."""
+def account_manager_choices(
+    *, organization: Organization, keep: int | None = None
+) -> QuerySet[Membership]:
+    """Active members who may own a client, and ``keep`` (the current one)."""
     return (
         Membership.objects.filter(organization=organization, role__in=MANAGERS)
+        .filter(Q(deactivated_at__isnull=True) | Q(pk=keep))
         .select_related("user")
         .order_by("user__username")
     )

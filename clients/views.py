@@ -183,7 +183,9 @@ def client_detail_view(request: HttpRequest, org: str, pk: int) -> HttpResponse:
 def client_update_view(request: HttpRequest, org: str, pk: int) -> HttpResponse:
     require_role(request, *MANAGERS)
     client = _client_or_404(request, pk)
-    managers = account_manager_choices(organization=request.organization)
+    managers = account_manager_choices(
+        organization=request.organization, keep=client.account_manager_id
+    )
     form = ClientForm(
         request.POST or None, initial=ClientForm.initial_for(client), account_managers=managers
     )

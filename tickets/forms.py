@@ -152,9 +152,11 @@ class TicketUpdateForm(forms.Form):
     )
     version = forms.IntegerField(widget=forms.HiddenInput)
 
-    def __init__(self, *args, organization, **kwargs):
+    def __init__(self, *args, organization, keep_assignee: int | None = None, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["assignee"].queryset = ticket_assignee_choices(organization=organization)
+        self.fields["assignee"].queryset = ticket_assignee_choices(
+            organization=organization, keep=keep_assignee
+        )
         # Every type of the organization: a ticket may keep a type no longer
         # offered; the service refuses moving to one.
         self.fields["request_type"].queryset = ticket_request_type_choices(
@@ -173,6 +175,7 @@ class TicketUpdateForm(forms.Form):
     def for_ticket(cls, ticket: Ticket, *, organization) -> "TicketUpdateForm":
         return cls(
             organization=organization,
+            keep_assignee=ticket.assignee_id,
             initial={
                 "status": ticket.status,
                 "priority": ticket.priority,

@@ -222,9 +222,15 @@ def ticket_request_type_choices(
     return queryset.order_by("name")
 
 
-def ticket_assignee_choices(*, organization: Organization) -> QuerySet[Membership]:
+def ticket_assignee_choices(
+    *, organization: Organization, keep: int | None = None
+) -> QuerySet[Membership]:
+    """Who a ticket can be given to: active members who work tickets — and
+    ``keep`` (the current assignee), so a ticket still held by someone since
+    deactivated can be saved while it waits for its handoff."""
     return (
         Membership.objects.filter(organization=organization)
+        .filter(Q(deactivated_at__isnull=True) | Q(pk=keep))
         .exclude(role=Role.FINANCE)
         .select_related("user")
         .order_by("user__username")

@@ -204,7 +204,9 @@ def ticket_update(request: HttpRequest, org: str, pk: int) -> HttpResponse:
     ticket = _ticket_or_404(request, pk)
     if not _can_write(membership):
         raise PermissionDenied("Your role in this organization may not change tickets.")
-    form = TicketUpdateForm(request.POST, organization=request.organization)
+    form = TicketUpdateForm(
+        request.POST, organization=request.organization, keep_assignee=ticket.assignee_id
+    )
     asked_before = _asked(request, ticket)
     conflict = None
     status = 200

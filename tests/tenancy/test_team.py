@@ -9,6 +9,7 @@ import time
 import pytest
 from django.contrib.auth import get_user_model
 from django.core import signing
+from django.core.exceptions import ValidationError
 from django.test import Client
 from django.urls import reverse
 from django_scopes import scopes_disabled
@@ -616,3 +617,31 @@ def test_the_django_admin_shows_invitations_read_only(client, pending):
     change = client.get(reverse("admin:tenancy_invitation_change", args=[invitation.pk]))
     assert change.status_code == 200 and invitation.nonce not in change.content.decode()
     assert client.get(reverse("admin:tenancy_invitation_add")).status_code == 403
+
+
+def test_a_deactivated_member_leaves_the_assignee_picker_but_their_tickets_still_save(
+    login, org, admin_member, developer
+):
+    from tests.factories import TicketFactory
+    from tickets.forms import TicketForm, TicketUpdateForm
+    from tickets.services import ticket_update
+
+    other = MembershipFactory(organization=org, role=Role.DEVELOPER)
+    with activate_organization(org):
+        held = TicketFactory(organization=org, assignee=developer)
+        member_deactivate(membership=developer, by=admin_member)
+        developer.refresh_from_db()
+        assert developer not in TicketForm(organization=org).fields["assignee"].queryset
+        form = TicketUpdateForm.for_ticket(held, organization=org)
+        assert developer in form.fields["assignee"].queryset  # kept while it waits for a handoff
+        # Saving the ticket as it is keeps them; giving another ticket to them is refused.
+        saved = ticket_update(
+            ticket=held, actor=admin_member, version=held.version, priority="high"
+        )
+        assert saved.assignee == developer and saved.priority == "high"
+        fresh = TicketFactory(organization=org, assignee=other)
+        with pytest.raises(ValidationError) as refused:
+            ticket_update(
+                ticket=fresh, actor=admin_member, version=fresh.version, assignee=developer
+            )
+    assert "deactivated" in refused.value.message_dict["assignee"][0]

@@ -25,3 +25,5 @@ def check_assignee(errors: dict, assignee, organization_id: int) -> None:
         errors["assignee"] = "Choose a member of this organization."
     elif assignee.role not in TICKET_WRITERS:
         errors["assignee"] = "Assign the ticket to someone who works tickets (not finance)."
+    elif assignee.deactivated_at is not None:
+        errors["assignee"] = "This member is deactivated: assign the ticket to someone active."
