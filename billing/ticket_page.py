@@ -190,6 +190,19 @@ def open_moment_ids(moments) -> frozenset[int]:
     return frozenset(m.pk for m in moments if m.status == BillingMoment.Status.OPEN)
 
 
+def asked_before(request: HttpRequest, ticket: Ticket) -> frozenset[int]:
+    """The ticket's open billing moments before an action, to tell whether it
+    changed the question the page asks (:func:`after_change_context`). A
+    plain form post redirects to the page: nothing to compare, no query."""
+    if not request.htmx:
+        return frozenset()
+    return open_moment_ids(
+        ticket_selectors.billing_moment_list(
+            organization=request.organization, ticket=ticket, status=BillingMoment.Status.OPEN
+        )
+    )
+
+
 def after_change_context(request: HttpRequest, ticket: Ticket, *, asked_before: frozenset) -> dict:
     """What an action outside the prompt (logging time, changing the status)
     swaps out of band besides its own part (tickets/partials/ticket-oob.html):

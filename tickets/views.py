@@ -13,8 +13,8 @@ from billing import services as billing_services
 from billing.ticket_page import TEMPLATE as TICKET_PAGE
 from billing.ticket_page import (
     after_change_context,
+    asked_before,
     log_time_form,
-    open_moment_ids,
     status_context,
     ticket_page_context,
     time_context,
@@ -51,18 +51,6 @@ def _ticket_or_404(request: HttpRequest, pk: int) -> Ticket:
         return selectors.ticket_detail(organization=request.organization, pk=pk)
     except Ticket.DoesNotExist:
         raise Http404("No such ticket.") from None
-
-
-def _asked(request: HttpRequest, ticket: Ticket) -> frozenset[int]:
-    """The open billing moments before an action, to tell whether it changed
-    the question the page asks."""
-    if not request.htmx:
-        return frozenset()
-    return open_moment_ids(
-        selectors.billing_moment_list(
-            organization=request.organization, ticket=ticket, status="open"
-        )
-    )
 
 
 def _can_write(membership) -> bool:
@@ -164,7 +152,7 @@ def ticket_log_time(request: HttpRequest, org: str, pk: int) -> HttpResponse:
     if not _can_write(membership):
         raise PermissionDenied("Your role in this organization may not log time.")
     form = log_time_form(request.organization, request.POST)
-    asked_before = _asked(request, ticket)
+    asked = asked_before(request, ticket)
     logged = None
     if form.is_valid():
         try:
@@ -190,7 +178,7 @@ def ticket_log_time(request: HttpRequest, org: str, pk: int) -> HttpResponse:
     if request.htmx:
         context = {
             **time_context(request, ticket, form),
-            **after_change_context(request, ticket, asked_before=asked_before),
+            **after_change_context(request, ticket, asked_before=asked),
         }
         return render_local(request, TEMPLATE_DETAIL + "#time-entries", context)
     return render_local(
@@ -207,7 +195,7 @@ def ticket_update(request: HttpRequest, org: str, pk: int) -> HttpResponse:
     form = TicketUpdateForm(
         request.POST, organization=request.organization, keep_assignee=ticket.assignee_id
     )
-    asked_before = _asked(request, ticket)
+    asked = asked_before(request, ticket)
     conflict = None
     status = 200
     if form.is_valid():
@@ -233,7 +221,7 @@ def ticket_update(request: HttpRequest, org: str, pk: int) -> HttpResponse:
         # htmx swaps only 2xx answers: the conflict is explained in the partial.
         context = {
             **status_context(request, ticket, form, conflict),
-            **after_change_context(request, ticket, asked_before=asked_before),
+            **after_change_context(request, ticket, asked_before=asked),
         }
         return render_local(request, TEMPLATE_DETAIL + "#ticket-status", context)
     context = ticket_page_context(request, ticket, update_form=form, conflict=conflict)
@@ -251,7 +239,7 @@ def time_entry_delete(request: HttpRequest, org: str, pk: int) -> HttpResponse:
         membership.role not in MANAGERS and entry.person_id != membership.pk
     ):
         raise PermissionDenied("You may delete only your own time entries.")
-    asked_before = _asked(request, entry.ticket)
+    asked = asked_before(request, entry.ticket)
     try:
         billing_services.time_entry_remove(entry=entry)
     except ValidationError as error:
@@ -263,7 +251,7 @@ def time_entry_delete(request: HttpRequest, org: str, pk: int) -> HttpResponse:
     ticket = _ticket_or_404(request, entry.ticket_id)
     context = {
         **time_context(request, ticket),
-        **after_change_context(request, ticket, asked_before=asked_before),
+        **after_change_context(request, ticket, asked_before=asked),
     }
     return render_local(request, TEMPLATE_DETAIL + "#time-entries", context)
 

@@ -23,7 +23,7 @@ from tickets.models import Ticket
 from tickets.services import TICKET_WRITERS, LoggedTime
 
 from ..services import timer_discard, timer_start, timer_stop
-from ..ticket_page import after_change_context, open_moment_ids, time_context
+from ..ticket_page import after_change_context, asked_before, time_context
 from ..timer_page import timer_context
 
 # The timer box, and when time was logged on the page's own ticket every part
@@ -48,16 +48,6 @@ def logged_notice(logged: LoggedTime) -> str:
     entry = logged.entry
     what = "was already logged" if logged.replayed else "logged"
     return f"{_hm(entry.minutes)} on #{entry.ticket.number} ({entry.work_date:%a %d %b}) {what}."
-
-
-def _asked(request: HttpRequest, ticket: Ticket) -> frozenset[int]:
-    """The ticket's open billing moments before the action (see
-    billing.ticket_page.after_change_context)."""
-    return open_moment_ids(
-        ticket_selectors.billing_moment_list(
-            organization=request.organization, ticket=ticket, status="open"
-        )
-    )
 
 
 def _answer(
@@ -108,7 +98,7 @@ def ticket_timer_start(request: HttpRequest, org: str, pk: int) -> HttpResponse:
     elsewhere first (and logs its time)."""
     membership = require_role(request, *TICKET_WRITERS)
     ticket = _ticket_or_404(request, pk)
-    asked_before = _asked(request, ticket)
+    asked = asked_before(request, ticket)
     try:
         started = timer_start(
             ticket=ticket,
@@ -121,9 +111,7 @@ def ticket_timer_start(request: HttpRequest, org: str, pk: int) -> HttpResponse:
     notice = f"Timer started on #{ticket.number}."
     if started.stopped is not None:
         notice = f"{logged_notice(started.stopped)} {notice}"
-    return _answer(
-        request, org, ticket, notice=notice, logged=started.stopped, asked_before=asked_before
-    )
+    return _answer(request, org, ticket, notice=notice, logged=started.stopped, asked_before=asked)
 
 
 @require_POST
@@ -131,13 +119,13 @@ def ticket_timer_stop(request: HttpRequest, org: str, pk: int) -> HttpResponse:
     """Stop my timer (on this ticket or the one it runs on) and log its time."""
     membership = require_role(request, *TICKET_WRITERS)
     ticket = _ticket_or_404(request, pk)
-    asked_before = _asked(request, ticket)
+    asked = asked_before(request, ticket)
     try:
         logged = timer_stop(person=membership, notes=request.POST.get("notes", ""))
     except ValidationError as error:
         return _answer(request, org, ticket, error=_message(error))
     notice = logged_notice(logged)
-    return _answer(request, org, ticket, notice=notice, logged=logged, asked_before=asked_before)
+    return _answer(request, org, ticket, notice=notice, logged=logged, asked_before=asked)
 
 
 @require_POST
