@@ -282,6 +282,56 @@ class SLATarget(TenantModel):
         return f"{self.get_priority_display()}: {self.first_response_minutes}/{self.resolution_minutes} min"
 
 
+def default_business_hours() -> list[list[list[str]]]:
+    """Monday to Friday, 09:00–17:00: seven days (Monday first), each a list of
+    ``["HH:MM", "HH:MM"]`` open intervals (``"24:00"`` ends a day)."""
+    return [[["09:00", "17:00"]] for _ in range(5)] + [[], []]
+
+
+class SLACalendar(TenantModel):
+    """The business hours a contract's SLA targets are measured in: a weekly
+    calendar in a timezone, the public holidays of a country (``holidays``
+    package) and extra closed days. Calendars are versioned, never edited:
+    changing a contract's calendar adds a version effective from the change,
+    and each ticket keeps the version it was opened under
+    (``Ticket.sla_calendar``), so a change affects tickets opened after it."""
+
+    contract = models.ForeignKey(
+        Contract, on_delete=models.CASCADE, related_name="sla_calendars"
+    )
+    hours = models.JSONField(
+        default=default_business_hours,
+        help_text='Seven days, Monday first, each a list of ["HH:MM", "HH:MM"] open intervals.',
+    )
+    time_zone = models.CharField(
+        max_length=64, blank=True, help_text="IANA timezone; empty: the practice's timezone."
+    )
+    holiday_country = models.CharField(
+        max_length=8, blank=True, help_text="ISO country code whose public holidays are closed."
+    )
+    holiday_subdivision = models.CharField(max_length=16, blank=True)
+    closed_days = models.JSONField(
+        default=list, blank=True, help_text="Extra closed days, as ISO dates (YYYY-MM-DD)."
+    )
+    effective_from = models.DateTimeField(default=timezone.now)
+    created_by = models.ForeignKey(
+        Membership, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["contract", "-effective_from"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "contract", "effective_from"],
+                name="sla_calendar_unique_version",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.contract} — business hours from {self.effective_from:%Y-%m-%d %H:%M}"
+
+
 class PricingTier(TenantModel):
     """Per-unit contracts: price per unit (endpoint, user) by volume band."""
 

@@ -5,7 +5,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
-from clients.models import MONEY, Client, Contract, Priority, RequestType
+from clients.models import MONEY, Client, Contract, Priority, RequestType, SLACalendar
 from msops.limits import (
     DATE_REASON_MAX,
     DESCRIPTION_MAX,
@@ -73,6 +73,31 @@ class Ticket(TenantModel):
     resolution_due = models.DateTimeField(null=True, blank=True)
     first_responded_at = models.DateTimeField(null=True, blank=True)
     resolved_at = models.DateTimeField(null=True, blank=True)
+    sla_calendar = models.ForeignKey(
+        SLACalendar,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="The business hours the ticket's SLA runs in (the contract's calendar "
+        "version when it was opened); empty: round the clock.",
+    )
+    first_response_risk_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the first response target turns at risk."
+    )
+    resolution_risk_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the resolution target turns at risk."
+    )
+    response_minutes = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        help_text="SLA clock minutes (business hours, pauses excluded) to the first response.",
+    )
+    resolution_minutes = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        help_text="SLA clock minutes (business hours, pauses excluded) to the latest resolution.",
+    )
     resolution_note = models.TextField(
         blank=True,
         validators=[LengthLimit(RESOLUTION_NOTE_MAX, "Resolution notes")],
@@ -287,3 +312,41 @@ class Timer(TenantModel):
     def elapsed_minutes(self) -> int:
         """Whole minutes run so far, as a clock shows them (rounded down)."""
         return self.elapsed_seconds // 60
+
+
+class TicketPause(TenantModel):
+    """A stretch in which the ticket's SLA clock stood still because the
+    ticket waited on the client. One open pause (``ended_at`` empty) per
+    ticket; ``business_minutes`` is the SLA-clock time it held, set when it ends."""
+
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="pauses")
+    started_at = models.DateTimeField(default=timezone.now)
+    ended_at = models.DateTimeField(null=True, blank=True)
+    reason = models.CharField(max_length=200, default="Waiting on client")
+    business_minutes = models.PositiveIntegerField(null=True, blank=True)
+    started_by = models.ForeignKey(
+        Membership, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    ended_by = models.ForeignKey(
+        Membership, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["ticket", "started_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "ticket"],
+                condition=Q(ended_at__isnull=True),
+                name="ticket_pause_one_open",
+            ),
+            models.CheckConstraint(
+                condition=Q(ended_at__isnull=True) | Q(ended_at__gte=models.F("started_at")),
+                name="ticket_pause_ends_after_start",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["organization", "ticket", "started_at"], name="pause_org_ticket")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.ticket} paused from {self.started_at:%Y-%m-%d %H:%M}"
