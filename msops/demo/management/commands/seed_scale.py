@@ -33,7 +33,7 @@ from clients.models import (
 )
 from msops.tenancy import rls
 from msops.tenancy.models import Membership, Organization, Role
-from tickets.models import Ticket, TimeEntry
+from tickets.models import Ticket, TicketPause, TimeEntry
 
 REQUEST_TYPES = [
     ("Troubleshooting", Treatment.INCLUDED, 60, False),
@@ -59,6 +59,9 @@ class Command(BaseCommand):
         parser.add_argument("--entries", type=int, default=50_000, help="time entries in total")
         parser.add_argument("--prefix", default="scale", help="slug prefix of the organizations")
         parser.add_argument("--seed", type=int, default=42)
+        parser.add_argument(
+            "--days", type=int, default=DAYS_BACK, help="tickets are opened over this many days"
+        )
 
     def handle(self, *args, **opts):
         n_orgs, n_tickets, n_entries = opts["organizations"], opts["tickets"], opts["entries"]
@@ -66,6 +69,9 @@ class Command(BaseCommand):
             raise CommandError("Need at least one organization and one ticket per organization.")
         prefix = opts["prefix"]
         rng = random.Random(opts["seed"])
+        self.days_back = opts["days"]
+        if self.days_back < 1:
+            raise CommandError("--days must be at least 1.")
         started = time.monotonic()
         # Bulk-seeds many organizations at once: the row-security bypass.
         with scopes_disabled(), transaction.atomic(), rls.bypass():
@@ -82,6 +88,7 @@ class Command(BaseCommand):
             self._log(started, f"{n_entries} time entries")
             self._totals(orgs)
             self._portions(orgs)
+            self._pauses(orgs)
         with connection.cursor() as cursor:
             if connection.vendor == "postgresql":
                 cursor.execute("ANALYZE")
@@ -135,7 +142,7 @@ class Command(BaseCommand):
             for o, org in enumerate(orgs)
             for c in range(CLIENTS_PER_ORG)
         )
-        start = timezone.localdate() - datetime.timedelta(days=365)
+        start = timezone.localdate() - datetime.timedelta(days=max(365, self.days_back + 1))
         kinds = [Contract.Kind.RETAINER, Contract.Kind.BLOCK, Contract.Kind.TIME_AND_MATERIALS]
         contracts = Contract.objects.bulk_create(
             Contract(
@@ -241,7 +248,8 @@ class Command(BaseCommand):
             "organization_id", "number", "title", "description", "client_id", "contract_id",
             "request_type_id", "priority", "status", "phase", "source", "assignee_id",
             "opened_by_id", "opened_at", "first_response_due", "resolution_due",
-            "first_responded_at", "resolved_at",
+            "first_responded_at", "resolved_at", "first_response_risk_at", "resolution_risk_at",
+            "response_minutes", "resolution_minutes", "reopen_count", "last_reopened_at", "resolution_note",
             "classification", "logged_minutes", "version", "updated_at",
         ]  # fmt: skip
         self.classification: dict[tuple[int, int], str] = {}
@@ -252,7 +260,7 @@ class Command(BaseCommand):
                 cfg = per_org[org.pk]
                 for number in range(1, share + 1):
                     c = rng.randrange(CLIENTS_PER_ORG)
-                    age = datetime.timedelta(minutes=rng.randrange(DAYS_BACK * 24 * 60))
+                    age = datetime.timedelta(minutes=rng.randrange(self.days_back * 24 * 60))
                     opened = now - age
                     old = age > datetime.timedelta(days=10) and rng.random() < 0.97
                     status = rng.choice(done) if old else rng.choice(statuses)
@@ -260,14 +268,24 @@ class Command(BaseCommand):
                     resolved = opened + datetime.timedelta(hours=rng.randrange(2, 96))
                     classification = rng.choice(settled if old else live)
                     self.classification[(org.pk, number)] = (classification, opened.date())
+                    # Round the clock (no calendar): the SLA clock is the wall clock.
+                    responded = (
+                        responded if status != Ticket.Status.NEW and responded < now else None
+                    )
+                    resolved = resolved if status in done else None
+                    reopened = resolved is not None and rng.random() < 0.03
                     yield [
                         org.pk, number, f"Request {number} for client {c}", "", cfg["clients"][c],
                         cfg["contracts"][c], rng.choice(cfg["types"]), rng.choice(priorities),
                         status, "investigation", rng.choice(sources),
                         rng.choice(cfg["members"][3:]), cfg["members"][1], opened,
                         opened + datetime.timedelta(hours=4), opened + datetime.timedelta(days=2),
-                        responded if status != Ticket.Status.NEW and responded < now else None,
-                        resolved if status in done else None,
+                        responded, resolved,
+                        opened + datetime.timedelta(hours=3), opened + datetime.timedelta(hours=36),
+                        _minutes(opened, responded), _minutes(opened, resolved),
+                        1 if reopened else 0,
+                        opened + datetime.timedelta(hours=1) if reopened else None,
+                        "Fixed and checked with the client." if resolved else "",
                         classification, 0, 1, opened,
                     ]  # fmt: skip
 
@@ -361,6 +379,34 @@ class Command(BaseCommand):
                 """,  # noqa: S608 - table names from models, values as parameters
                 ids,
             )
+
+    def _pauses(self, orgs) -> None:
+        if connection.vendor != "postgresql":
+            return  # the benchmarks run on PostgreSQL
+        ids = [org.pk for org in orgs]
+        with connection.cursor() as cursor:
+            cursor.execute(_pauses_sql().format(marks=",".join(["%s"] * len(ids))), ids)
+
+
+def _pauses_sql() -> str:
+    pause, ticket = TicketPause._meta.db_table, Ticket._meta.db_table
+    # Tickets waiting on the client now have an open pause; one in twenty
+    # done tickets waited an hour on the client (the clock is the wall clock).
+    return f"""
+        INSERT INTO {pause} (organization_id, ticket_id, started_at, ended_at, reason,
+            business_minutes)
+        SELECT t.organization_id, t.id, t.opened_at + INTERVAL '30 minutes',
+            CASE WHEN t.status = 'waiting' THEN NULL
+                 ELSE t.opened_at + INTERVAL '90 minutes' END,
+            'Waiting on client', CASE WHEN t.status = 'waiting' THEN NULL ELSE 60 END
+        FROM {ticket} t
+        WHERE t.organization_id IN ({{marks}})
+          AND (t.status = 'waiting' OR (t.resolved_at IS NOT NULL AND t.id %% 20 = 0))
+    """  # noqa: S608 - table names from models, values as parameters
+
+
+def _minutes(start: datetime.datetime, end: datetime.datetime | None) -> int | None:
+    return None if end is None else int((end - start).total_seconds() // 60)
 
 
 def copy_rows(model, columns: list[str], rows, batch: int = 50_000) -> None:
