@@ -26,6 +26,7 @@ from .models import (
     PricingTier,
     RequestType,
     ScopeRule,
+    SLACalendar,
     SLATarget,
     UnitCount,
 )
@@ -41,6 +42,7 @@ from .services import (
     unit_count_set,
 )
 from .services.rates import rules_excluding_without_rate
+from .services.sla_calendar import SLA_CALENDAR_FIELDS, sla_calendar_set
 
 SAME_ORGANIZATION = "Choose one from the same organization."
 
@@ -531,3 +533,39 @@ class BlockTopUpAdmin(ServiceAdmin):
 
     def delete_service(self, obj):
         return lambda: block_top_up_delete(top_up=obj)
+
+
+def _set_sla_calendar(instance: SLACalendar, cleaned: dict) -> SLACalendar:
+    data = {field: cleaned.get(field) for field in SLA_CALENDAR_FIELDS if field in cleaned}
+    return sla_calendar_set(contract=cleaned["contract"], data=data, actor=None)
+
+
+@admin.register(SLACalendar)
+class SLACalendarAdmin(ServiceAdmin):
+    """Versions of a contract's business hours: added through the service
+    (effective now), never edited or deleted — tickets keep the version they
+    were opened under."""
+
+    form = service_form(_set_sla_calendar)
+    write = staticmethod(_set_sla_calendar)
+    fields = [
+        "organization",
+        "contract",
+        "hours",
+        "time_zone",
+        "holiday_country",
+        "holiday_subdivision",
+        "closed_days",
+        "effective_from",
+        "created_by",
+    ]
+    readonly_fields = ["effective_from", "created_by"]
+    list_display = ["contract", "organization", "effective_from", "time_zone", "holiday_country"]
+    list_select_related = ["organization", "contract__client"]
+    date_hierarchy = "effective_from"
+
+    def has_change_permission(self, request, obj=None):
+        return obj is None and super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        return False

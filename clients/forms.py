@@ -139,3 +139,109 @@ class BlockTopUpForm(forms.Form):
     minutes = MinutesField(label="Time", help_text="Hours:minutes (20:00) or minutes (1200).")
     price = forms.DecimalField(max_digits=12, decimal_places=2)
     note = LimitedTextField(limit=_max(BlockTopUp, "note"), what="Notes", required=False)
+
+
+SLA_WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+
+
+def _day_field(day: str) -> forms.CharField:
+    return forms.CharField(
+        required=False,
+        max_length=200,
+        label=day.capitalize(),
+        help_text="HH:MM-HH:MM, several separated by commas; empty: closed.",
+    )
+
+
+class SLACalendarForm(forms.Form):
+    """A new version of a contract's business hours: the open hours of each
+    weekday, the timezone, the country whose public holidays are closed and
+    extra closed days. The service checks the rules (times, overlaps, some
+    open time, a known zone and country) and names the field it refuses."""
+
+    monday = _day_field("monday")
+    tuesday = _day_field("tuesday")
+    wednesday = _day_field("wednesday")
+    thursday = _day_field("thursday")
+    friday = _day_field("friday")
+    saturday = _day_field("saturday")
+    sunday = _day_field("sunday")
+    time_zone = forms.CharField(
+        required=False,
+        max_length=64,
+        label="Timezone",
+        help_text="IANA name such as Europe/London; empty: the practice's timezone.",
+    )
+    holiday_country = forms.CharField(
+        required=False,
+        max_length=8,
+        label="Public holidays of",
+        help_text="Country code such as GB; empty: no public holidays.",
+    )
+    holiday_subdivision = forms.CharField(
+        required=False, max_length=16, label="Region", help_text="Such as ENG; empty: national."
+    )
+    closed_days = forms.CharField(
+        required=False,
+        max_length=5000,
+        label="Extra closed days",
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="Dates as YYYY-MM-DD, separated by commas or lines.",
+    )
+
+    def _clean_day(self, day: str) -> list[list[str]]:
+        text = (self.cleaned_data.get(day) or "").strip()
+        intervals = []
+        for part in filter(None, (p.strip() for p in text.replace(";", ",").split(","))):
+            bounds = [b.strip() for b in part.replace("–", "-").split("-")]
+            if len(bounds) != 2 or not all(bounds):
+                raise forms.ValidationError(f"Write “{part[:20]}” as HH:MM-HH:MM.")
+            intervals.append(bounds)
+        return intervals
+
+    def clean_closed_days(self) -> list[str]:
+        text = self.cleaned_data.get("closed_days") or ""
+        return [d.strip() for d in text.replace(",", "\n").splitlines() if d.strip()]
+
+    def clean(self):
+        cleaned = super().clean()
+        for day in SLA_WEEKDAYS:
+            if day in self.errors:
+                continue
+            try:
+                cleaned[day] = self._clean_day(day)
+            except forms.ValidationError as error:
+                self.add_error(day, error)
+        return cleaned
+
+    def calendar_data(self) -> dict:
+        """The service's ``data`` from the cleaned form."""
+        cleaned = self.cleaned_data
+        return {
+            "hours": [cleaned[day] for day in SLA_WEEKDAYS],
+            "time_zone": cleaned["time_zone"],
+            "holiday_country": cleaned["holiday_country"],
+            "holiday_subdivision": cleaned["holiday_subdivision"],
+            "closed_days": cleaned["closed_days"],
+        }
+
+    @staticmethod
+    def initial_for(calendar) -> dict:
+        """The form filled from a calendar version (or Monday to Friday 09:00–17:00)."""
+        if calendar is None:
+            hours = [[["09:00", "17:00"]]] * 5 + [[], []]
+            return {
+                day: ", ".join(f"{s}-{e}" for s, e in intervals)
+                for day, intervals in zip(SLA_WEEKDAYS, hours, strict=True)
+            }
+        initial = {
+            day: ", ".join(f"{s}-{e}" for s, e in intervals)
+            for day, intervals in zip(SLA_WEEKDAYS, calendar.hours, strict=False)
+        }
+        initial.update(
+            time_zone=calendar.time_zone,
+            holiday_country=calendar.holiday_country,
+            holiday_subdivision=calendar.holiday_subdivision,
+            closed_days="\n".join(calendar.closed_days or []),
+        )
+        return initial

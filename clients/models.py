@@ -296,9 +296,7 @@ class SLACalendar(TenantModel):
     and each ticket keeps the version it was opened under
     (``Ticket.sla_calendar``), so a change affects tickets opened after it."""
 
-    contract = models.ForeignKey(
-        Contract, on_delete=models.CASCADE, related_name="sla_calendars"
-    )
+    contract = models.ForeignKey(Contract, on_delete=models.CASCADE, related_name="sla_calendars")
     hours = models.JSONField(
         default=default_business_hours,
         help_text='Seven days, Monday first, each a list of ["HH:MM", "HH:MM"] open intervals.',

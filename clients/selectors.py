@@ -10,6 +10,7 @@ import datetime
 from dataclasses import dataclass, field
 
 from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.utils import timezone
 
 from msops import timezones
 from msops.tenancy.models import Membership, Organization
@@ -22,6 +23,7 @@ from .models import (
     PricingTier,
     RequestType,
     ScopeRule,
+    SLACalendar,
     SLATarget,
     UnitCount,
 )
@@ -283,6 +285,57 @@ def unit_count_list(*, organization: Organization) -> QuerySet[UnitCount]:
     )
 
 
+# --- SLA calendars ------------------------------------------------------------
+def sla_calendar_list(
+    *, organization: Organization, at: datetime.datetime | None = None
+) -> QuerySet[SLACalendar]:
+    """Calendar versions, newest first per contract, each with ``in_force``:
+    the contract's latest version effective at ``at`` (default: now)."""
+    at = at or timezone.now()
+    newer = SLACalendar.objects.filter(
+        organization=organization,
+        contract=OuterRef("contract"),
+        effective_from__gt=OuterRef("effective_from"),
+        effective_from__lte=at,
+    )
+    return (
+        SLACalendar.objects.filter(organization=organization)
+        .select_related("contract", "created_by__user")
+        .annotate(in_force=Q(effective_from__lte=at) & ~Exists(newer))
+        .order_by("contract_id", "-effective_from", "-pk")
+    )
+
+
+def sla_calendar_in_force(
+    *, organization: Organization, contract: Contract | int | None, at: datetime.datetime
+) -> SLACalendar | None:
+    """The contract's calendar version in force at ``at``: the latest whose
+    ``effective_from`` is not after it (None: round the clock)."""
+    if contract is None:
+        return None
+    return (
+        SLACalendar.objects.filter(
+            organization=organization, contract=contract, effective_from__lte=at
+        )
+        .order_by("-effective_from", "-pk")
+        .first()
+    )
+
+
+def sla_calendars_by_contract(
+    *, organization: Organization, contracts: list[Contract]
+) -> dict[int, list[SLACalendar]]:
+    """The versions of the given contracts (newest first), in one query."""
+    by_contract: dict[int, list[SLACalendar]] = {}
+    if not contracts:
+        return by_contract
+    for calendar in sla_calendar_list(organization=organization).filter(
+        contract__in=[contract.pk for contract in contracts]
+    ):
+        by_contract.setdefault(calendar.contract_id, []).append(calendar)
+    return by_contract
+
+
 # --- the client page --------------------------------------------------------
 @dataclass(frozen=True)
 class ContractCard:
@@ -351,6 +404,12 @@ def contract_cards(
                 "unit_counts",
                 queryset=UnitCount.objects.filter(organization=organization).order_by("-month"),
             ),
+        )
+        # Calendars are read only for the contracts that have one.
+        .annotate(
+            has_sla_calendar=Exists(
+                SLACalendar.objects.filter(organization=organization, contract=OuterRef("pk"))
+            )
         )
         .order_by("-starts_on", "pk")
     )

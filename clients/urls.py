@@ -18,5 +18,10 @@ urlpatterns = [
         name="block_top_up_create",
     ),
     path("top-ups/<int:pk>/delete/", views.block_top_up_delete_view, name="block_top_up_delete"),
+    path(
+        "contracts/<int:pk>/sla-calendar/",
+        views.contract_sla_calendar_view,
+        name="contract_sla_calendar",
+    ),
     path("request-types/", views.request_type_list_view, name="request_type_list"),
 ]

@@ -27,8 +27,9 @@ from .forms import (
     RequestTypeForm,
     ScopeRuleEndForm,
     ScopeRuleForm,
+    SLACalendarForm,
 )
-from .models import ZERO, BlockTopUp, Client, Contract
+from .models import ZERO, BlockTopUp, Client, Contract, SLACalendar
 from .selectors import (
     ContractCard,
     account_manager_choices,
@@ -41,6 +42,7 @@ from .selectors import (
     request_type_list,
     scope_rule_get,
     scope_rule_row,
+    sla_calendars_by_contract,
 )
 from .services import (
     block_top_up_create,
@@ -52,6 +54,7 @@ from .services import (
     scope_rule_delete,
 )
 from .services import scope_rule_update as scope_rule_update_service
+from .services.sla_calendar import sla_calendar_set
 
 PAGE_SIZE = 50
 
@@ -146,6 +149,7 @@ class ContractRow:
     card: ContractCard
     add_form: ScopeRuleForm | None
     top_ups: TopUpPanel | None
+    sla_calendar: "SLACalendarPanel | None" = None
 
 
 @require_GET
@@ -156,6 +160,10 @@ def client_detail_view(request: HttpRequest, org: str, pk: int) -> HttpResponse:
     can_manage = membership.role in MANAGERS
     blocks = [card.contract for card in page.contracts if _is_block(card.contract)]
     top_ups = _top_ups_by_contract(request.organization, blocks)
+    calendars = sla_calendars_by_contract(
+        organization=request.organization,
+        contracts=[card.contract for card in page.contracts if card.contract.has_sla_calendar],
+    )
     context = {
         "client": client,
         "page": page,
@@ -171,6 +179,13 @@ def client_detail_view(request: HttpRequest, org: str, pk: int) -> HttpResponse:
                 )
                 if _is_block(card.contract)
                 else None,
+                sla_calendar=_sla_calendar_panel(
+                    request,
+                    card.contract,
+                    calendars.get(card.contract.pk, []),
+                    can_manage=can_manage,
+                    today=page.today,
+                ),
             )
             for card in page.contracts
         ],
@@ -510,6 +525,137 @@ def block_top_up_delete_view(request: HttpRequest, org: str, pk: int) -> HttpRes
     else:
         messages.success(request, f"The top-up of {top_up.added_on:%Y-%m-%d} was withdrawn.")
     return redirect(_client_anchor(org, contract.client_id, contract.pk))
+
+
+# --- SLA calendars (inline on the client page) ----------------------------------
+@dataclass(frozen=True)
+class SLACalendarPanel:
+    """A contract's business hours as the client page shows them: the version
+    in force, every version, the next closed days and (managers) the form
+    setting a new version."""
+
+    contract: Contract
+    current: SLACalendar | None
+    versions: list[SLACalendar]
+    week: list[tuple[str, str]]  # (weekday, "09:00–17:30 · …" or "closed")
+    zone: str
+    next_closed: list[tuple[datetime.date, str]]
+    form: SLACalendarForm | None
+    saved: SLACalendar | None = None
+
+
+SLA_NEXT_CLOSED = 6
+
+
+def _sla_calendar_form(contract: Contract, current: SLACalendar | None, data=None):
+    return SLACalendarForm(
+        data,
+        initial=SLACalendarForm.initial_for(current),
+        auto_id=f"sla-calendar-{contract.pk}-%s",
+    )
+
+
+def _sla_calendar_panel(
+    request: HttpRequest,
+    contract: Contract,
+    versions: list[SLACalendar],
+    *,
+    can_manage: bool,
+    today: datetime.date,
+    form: SLACalendarForm | None = None,
+    saved: SLACalendar | None = None,
+) -> SLACalendarPanel:
+    from tickets.services.sla import business_calendar  # the clock the tickets run on
+
+    current = next((v for v in versions if getattr(v, "in_force", False)), None)
+    week, next_closed = [], []
+    zone = request.organization.timezone
+    if current is not None:
+        zone = current.time_zone or zone
+        for name, intervals in zip(
+            ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"),
+            current.hours,
+            strict=False,
+        ):
+            week.append((name, " · ".join(f"{s}–{e}" for s, e in intervals) or "closed"))
+        clock = business_calendar(calendar=current, organization=request.organization)
+        next_closed = clock.closed_between(today, today + datetime.timedelta(days=366))[
+            :SLA_NEXT_CLOSED
+        ]
+    if can_manage and form is None:
+        form = _sla_calendar_form(contract, current)
+    return SLACalendarPanel(
+        contract=contract,
+        current=current,
+        versions=versions,
+        week=week,
+        zone=zone,
+        next_closed=next_closed,
+        form=form if can_manage else None,
+        saved=saved,
+    )
+
+
+def _sla_calendar_errors(form: SLACalendarForm, error: ValidationError) -> None:
+    """The service's errors on the form; an error of the week's hours goes
+    beside the weekday it names."""
+    if hasattr(error, "error_dict") and "hours" in error.error_dict:
+        messages_ = error.message_dict
+        for message in messages_.pop("hours"):
+            day = message.split(":", 1)[0].strip().lower()
+            form.add_error(day if day in form.fields else None, message)
+        error = ValidationError(messages_) if messages_ else None
+    if error is not None:
+        add_service_errors(form, error)
+
+
+@require_http_methods(["GET", "POST"])
+def contract_sla_calendar_view(request: HttpRequest, org: str, pk: int) -> HttpResponse:
+    """Set a new version of a contract's business hours, effective now (old
+    versions stay: tickets keep the one they were opened under). htmx gets the
+    contract's calendar section back (with the form's errors, or saved)."""
+    require_role(request, *MANAGERS)
+    contract = _contract_or_404(request, pk)
+    today = organization_today(organization=request.organization)
+    versions = sla_calendars_by_contract(organization=request.organization, contracts=[contract])
+    versions = versions.get(contract.pk, [])
+    current = next((v for v in versions if v.in_force), None)
+    form = _sla_calendar_form(contract, current, request.POST if request.method == "POST" else None)
+    saved = None
+    if request.method == "POST" and form.is_valid():
+        try:
+            saved = sla_calendar_set(
+                contract=contract, data=form.calendar_data(), actor=request.membership
+            )
+        except ValidationError as error:
+            _sla_calendar_errors(form, error)
+        else:
+            if not request.htmx:
+                messages.success(request, f"Business hours of {contract.name} saved.")
+                return redirect(_client_anchor(org, contract.client_id, contract.pk))
+            versions = sla_calendars_by_contract(
+                organization=request.organization, contracts=[contract]
+            ).get(contract.pk, [])
+            form = None  # a fresh form, from the saved version
+    if request.htmx:
+        panel = _sla_calendar_panel(
+            request, contract, versions, can_manage=True, today=today, form=form, saved=saved
+        )
+        return render(
+            request,
+            "clients/partials/contract-sla-calendar.html",
+            {"panel": panel, "can_manage": True},
+        )
+    return _client_form_page(
+        request,
+        {
+            "title": f"{contract}: business hours",
+            "form": form,
+            "action": reverse("clients:contract_sla_calendar", kwargs={"org": org, "pk": pk}),
+            "cancel_url": _client_anchor(org, contract.client_id, contract.pk),
+            "submit_label": "Save business hours",
+        },
+    )
 
 
 # --- request types ----------------------------------------------------------

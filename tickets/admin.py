@@ -16,7 +16,7 @@ from billing.services import (
 from msops.tenancy.admin import TenantAdmin
 from msops.tenancy.scoping import activate_organization
 
-from .models import BillingMoment, IdempotencyKey, Ticket, TimeEntry, Timer
+from .models import BillingMoment, IdempotencyKey, Ticket, TicketPause, TimeEntry, Timer
 from .services import (
     ticket_open,
     ticket_update,
@@ -297,6 +297,25 @@ class TimerAdmin(TenantAdmin):
     list_display = ["person", "ticket", "started_at", "note", "organization"]
     list_select_related = ["organization", "person__user", "ticket"]
     search_fields = ["note", "ticket__title"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(TicketPause)
+class TicketPauseAdmin(TenantAdmin):
+    """Read-only: a pause opens when a ticket moves to “waiting” and ends when
+    it leaves it (tickets.services.sla), which moves the ticket's SLA dues."""
+
+    list_display = ["ticket", "started_at", "ended_at", "business_minutes", "organization"]
+    list_select_related = ["organization", "ticket"]
+    search_fields = ["ticket__title", "reason"]
 
     def has_add_permission(self, request):
         return False

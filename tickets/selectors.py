@@ -10,7 +10,7 @@ from clients.models import Client, Priority, RequestType
 from clients.rules import AppliedRule, applicable_rule
 from msops.tenancy.models import Membership, Organization, Role
 
-from .models import BillingMoment, Ticket, TimeEntry
+from .models import BillingMoment, Ticket, TicketPause, TimeEntry
 
 OPEN = "open"  # a status filter value: any of Ticket.OPEN_STATUSES
 
@@ -140,14 +140,24 @@ def ticket_detail(
     its page shows beside it; raises ``Ticket.DoesNotExist`` for another
     organization's ticket."""
     lookup = {"pk": pk} if number is None else {"number": number}
-    return Ticket.objects.select_related(
-        "organization",
-        "client__account_manager__user",
-        "contract",
-        "request_type",
-        "assignee__user",
-        "opened_by__user",
-    ).get(organization=organization, **lookup)
+    return (
+        Ticket.objects.select_related(
+            "organization",
+            "client__account_manager__user",
+            "contract",
+            "request_type",
+            "assignee__user",
+            "opened_by__user",
+            "sla_calendar",
+        )
+        .annotate(
+            # The page lists the pauses only for a ticket that has some.
+            has_pauses=Exists(
+                TicketPause.objects.filter(organization=organization, ticket=OuterRef("pk"))
+            )
+        )
+        .get(organization=organization, **lookup)
+    )
 
 
 def ticket_rule(*, ticket: Ticket, on: datetime.date | None = None) -> AppliedRule:

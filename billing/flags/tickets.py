@@ -14,14 +14,17 @@ from clients.rules import (
     scope_rule_in_force_sql,
 )
 from msops.display import local_date_sql, local_time_sql
+from msops.sql import table
 from msops.tenancy.models import Organization
-from tickets.models import Ticket
+from tickets.models import Ticket, TicketPause
+from tickets.services.sla import SLA_RISK_SHARE
 
 from ..models import ExceptionFlag, ScopeCheck
 from ..thresholds import TICKET_THRESHOLDS
 from .sql import FLAG_COLUMNS, FLAGS_ORG, ORG, adapt, bind, concat, pg, sql_list, tables
 
-SLA_RISK_SHARE = 0.75  # a target is at risk once this share of its time has elapsed
+# SLA_RISK_SHARE has its one home in tickets.services.sla (the stored risk
+# times); the formula below only serves tickets opened before they were stored.
 
 
 # --- ticket rules -------------------------------------------------------------
@@ -70,6 +73,7 @@ def ticket_ctes() -> str:
         " x0 AS (SELECT t.id, t.organization_id, t.contract_id, t.client_id, t.request_type_id,"
         " t.logged_minutes, t.classification, t.status, t.opened_at, t.first_response_due,"
         " t.first_responded_at, t.resolution_due, t.resolved_at,"
+        " t.first_response_risk_at, t.resolution_risk_at,"
         f" COALESCE((SELECT MAX(e.work_date) FROM {tb['entry']} e WHERE e.ticket_id = t.id"
         " AND e.organization_id = t.organization_id), %s) AS d"
         f" FROM {tb['ticket']} t WHERE t.organization_id = %s {{where}}),"
@@ -82,7 +86,11 @@ def ticket_ctes() -> str:
         f" {EXPECTED_MINUTES_SQL} AS expected, {APPROVAL_THRESHOLD_SQL} AS threshold,"
         " rt.is_catch_all AS catch_all, rt.name AS type_name, x2.classification, x2.status,"
         " x2.opened_at, x2.first_response_due, x2.first_responded_at, x2.resolution_due,"
-        " x2.resolved_at,"
+        " x2.resolved_at, x2.first_response_risk_at, x2.resolution_risk_at,"
+        # Waiting on the client: the SLA clock stands still since the open
+        # pause began (one open pause per ticket).
+        f" (SELECT MIN(tp.started_at) FROM {table(TicketPause)} tp WHERE tp.ticket_id = x2.id"
+        "  AND tp.organization_id = x2.organization_id AND tp.ended_at IS NULL) AS paused_since,"
         f" EXISTS (SELECT 1 FROM {tb['check']} sc WHERE sc.ticket_id = x2.id"
         f"  AND sc.status IN ({sql_list(ScopeCheck.APPROVED_STATUSES)})) AS approved,"
         " COALESCE(h.have, 0) AS have"
@@ -108,10 +116,13 @@ def ticket_rules_sql(
     CONFLICT DO NOTHING. Threshold flags only flag: the billing moments are
     raised by the time services when the time is logged (one place)."""
     tb = tables()
+    # At risk: the stored risk time passed; rows from before risk times were
+    # stored fall back to the share of the wall-clock time to the due.
     if pg():
-        at_risk = "x.opened_at + (x.{due} - x.opened_at) * %s < %s"
+        old_risk = "x.opened_at + (x.{due} - x.opened_at) * %s < %s"
     else:
-        at_risk = "julianday(x.opened_at) + (julianday(x.{due}) - julianday(x.opened_at)) * %s < julianday(%s)"
+        old_risk = "julianday(x.opened_at) + (julianday(x.{due}) - julianday(x.opened_at)) * %s < julianday(%s)"
+    at_risk = f"(x.{{risk}} < %s OR (x.{{risk}} IS NULL AND {old_risk}))"
     key = concat("'ticket:'", "x.id")
     is_open = f"x.status IN ({sql_list(Ticket.OPEN_STATUSES)})"
     kinds: list[tuple[str, str | tuple[str, list], str, list]] = [
@@ -132,13 +143,19 @@ def ticket_rules_sql(
             [],
         ),
     ]
-    for breached, risk, due, done, label in (
+    for breached, risk, due, done, risk_at, label in (
         (ExceptionFlag.Kind.SLA_RESPONSE_BREACHED, ExceptionFlag.Kind.SLA_RESPONSE_AT_RISK,
-         "first_response_due", "first_responded_at", "First response due "),
+         "first_response_due", "first_responded_at", "first_response_risk_at",
+         "First response due "),
         (ExceptionFlag.Kind.SLA_RESOLUTION_BREACHED, ExceptionFlag.Kind.SLA_RESOLUTION_AT_RISK,
-         "resolution_due", "resolved_at", "Resolution due "),
+         "resolution_due", "resolved_at", "resolution_risk_at", "Resolution due "),
     ):  # fmt: skip
-        pending = f"{is_open} AND x.{done} IS NULL AND x.{due} IS NOT NULL"
+        # An open pause hides a target only if it began before the due: a
+        # breach that happened before the ticket went waiting stays a breach.
+        pending = (
+            f"{is_open} AND x.{done} IS NULL AND x.{due} IS NOT NULL"
+            f" AND (x.paused_since IS NULL OR x.paused_since >= x.{due})"
+        )
         due_sql, due_params = due_text(f"x.{due}", organization)
         detail = (concat(f"'{label}'", due_sql), due_params)
         kinds.append((breached, detail, f"{pending} AND x.{due} < %s", [now]))
@@ -146,8 +163,8 @@ def ticket_rules_sql(
             (
                 risk,
                 detail,
-                f"{pending} AND x.{due} >= %s AND {at_risk.format(due=due)}",
-                [now, SLA_RISK_SHARE, now],
+                f"{pending} AND x.{due} >= %s AND {at_risk.format(due=due, risk=risk_at)}",
+                [now, now, SLA_RISK_SHARE, now],
             )
         )
     selects, params = [], [FLAGS_ORG, today, ORG]

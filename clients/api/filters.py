@@ -16,6 +16,7 @@ from ..models import (
     PricingTier,
     RequestType,
     ScopeRule,
+    SLACalendar,
     SLATarget,
     UnitCount,
 )
@@ -88,6 +89,17 @@ class SLATargetFilter(TenantFilterSet):
     class Meta:
         model = SLATarget
         fields = ["contract", "priority"]
+
+
+class SLACalendarFilter(TenantFilterSet):
+    contract = TenantIdFilter(Contract)
+    in_force = django_filters.BooleanFilter(
+        field_name="in_force", help_text="true: only the versions in force now."
+    )
+
+    class Meta:
+        model = SLACalendar
+        fields = ["contract"]
 
 
 class PricingTierFilter(TenantFilterSet):

@@ -15,6 +15,7 @@ from ..models import (
     PricingTier,
     RequestType,
     ScopeRule,
+    SLACalendar,
     SLATarget,
     UnitCount,
 )
@@ -191,6 +192,45 @@ class SLATargetSerializer(serializers.ModelSerializer):
         model = SLATarget
         fields = ["id", "contract", "priority", "first_response_minutes", "resolution_minutes"]
         read_only_fields = ["id"]
+
+
+class SLACalendarSerializer(serializers.ModelSerializer):
+    """A version of a contract's business hours. POST adds a version effective
+    now (versions are never edited); ``in_force`` marks the contract's version
+    in force now."""
+
+    contract = TenantPrimaryKeyRelatedField(queryset=Contract.objects)
+    hours = serializers.JSONField(
+        required=False,
+        help_text='Seven days, Monday first, each a list of ["HH:MM", "HH:MM"] open '
+        'intervals ("24:00" ends a day). Default: Monday to Friday 09:00-17:00.',
+    )
+    closed_days = serializers.JSONField(
+        required=False, help_text="Extra closed days, a list of ISO dates (YYYY-MM-DD)."
+    )
+    in_force = serializers.BooleanField(read_only=True)
+
+    class Meta:
+        model = SLACalendar
+        fields = [
+            "id",
+            "contract",
+            "hours",
+            "time_zone",
+            "holiday_country",
+            "holiday_subdivision",
+            "closed_days",
+            "effective_from",
+            "in_force",
+            "created_by",
+            "created_at",
+        ]
+        read_only_fields = ["id", "effective_from", "in_force", "created_by", "created_at"]
+        extra_kwargs = {
+            "time_zone": {"required": False},
+            "holiday_country": {"required": False},
+            "holiday_subdivision": {"required": False},
+        }
 
 
 class PricingTierSerializer(serializers.ModelSerializer):

@@ -23,9 +23,11 @@ from ..models import (
     PricingTier,
     RequestType,
     ScopeRule,
+    SLACalendar,
     SLATarget,
     UnitCount,
 )
+from ..services.sla_calendar import sla_calendar_set
 from . import filters, serializers
 
 
@@ -263,6 +265,28 @@ class SLATargetViewSet(ServiceModelViewSet):
 
     def delete_object(self, instance):
         services.sla_target_delete(sla_target=instance)
+
+
+class SLACalendarViewSet(ServiceModelViewSet):
+    """Versions of a contract's business hours, newest first per contract
+    (``?contract=<id>&in_force=true``: the version in force now). POST adds a
+    version effective now; versions are never edited or deleted, so tickets
+    keep the one they were opened under. Admins and account managers write
+    (as on the client page); everyone reads."""
+
+    queryset = SLACalendar.objects.none()
+    serializer_class = serializers.SLACalendarSerializer
+    filterset_class = filters.SLACalendarFilter
+    ordering_fields = ["effective_from", "created_at"]
+    http_method_names = ["get", "post", "head", "options"]
+    write_roles = MANAGERS
+
+    def get_tenant_queryset(self, organization):
+        return selectors.sla_calendar_list(organization=organization)
+
+    def create_object(self, data):
+        contract = data.pop("contract")
+        return sla_calendar_set(contract=contract, data=data, actor=self.request.membership)
 
 
 class PricingTierViewSet(ServiceModelViewSet):

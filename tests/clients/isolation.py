@@ -3,7 +3,7 @@
 import datetime
 from decimal import Decimal
 
-from clients.models import BlockTopUp, Contract, PricingTier, Treatment, UnitCount
+from clients.models import BlockTopUp, Contract, PricingTier, SLACalendar, Treatment, UnitCount
 from msops.tenancy.models import Role
 from tests.factories import (
     ClientFactory,
@@ -47,6 +47,9 @@ ROUTES: dict[str, Route] = {
     "api:unit-count-detail": obj(pk="unit_count"),
     "api:block-top-up-list": collection(),
     "api:block-top-up-detail": obj(pk="block_top_up"),
+    "clients:contract_sla_calendar": obj(pk="contract"),
+    "api:sla-calendar-list": collection(),
+    "api:sla-calendar-detail": obj(pk="sla_calendar"),
 }
 
 
@@ -100,7 +103,15 @@ def build(organization, tag: str, world: dict) -> dict:
         expires_on=datetime.date(2026, 1, 1),
         note=f"Top-up {tag}",
     )
+    sla_calendar = SLACalendar.objects.create(
+        organization=organization,
+        contract=contract,
+        time_zone="Europe/London",
+        closed_days=["2025-12-24"],
+        effective_from=datetime.datetime(2024, 1, 1, tzinfo=datetime.UTC),
+    )
     return {
+        "sla_calendar": sla_calendar,
         "client": client,
         "block": block,
         "block_top_up": block_top_up,

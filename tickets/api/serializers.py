@@ -17,9 +17,20 @@ from msops.tenancy.api.mixins import TenantPrimaryKeyRelatedField
 from msops.tenancy.api.schema import ErrorSerializer
 from msops.tenancy.models import Membership
 
-from ..models import BillingMoment, Classification, Ticket, TimeEntry
+from ..models import BillingMoment, Classification, Ticket, TicketPause, TimeEntry
 from ..services import MAX_MINUTES_PER_ENTRY
 from ..services.tickets import RESOLUTION_NOTE_MAX
+
+
+class TicketPauseSerializer(serializers.ModelSerializer):
+    """A stretch in which the ticket's SLA clock stood still (it waited on the
+    client): ``ended_at`` is null while it lasts; ``business_minutes`` is the
+    SLA-clock time it held, set when it ends."""
+
+    class Meta:
+        model = TicketPause
+        fields = ["id", "started_at", "ended_at", "reason", "business_minutes"]
+        read_only_fields = fields
 
 
 class TicketSerializer(serializers.ModelSerializer):
@@ -67,6 +78,11 @@ class TicketSerializer(serializers.ModelSerializer):
         help_text="What was done, for the next person: written when resolving. "
         "Set it after opening.",
     )
+    pauses = TicketPauseSerializer(
+        many=True,
+        read_only=True,
+        help_text="When the SLA clock stood still (waiting on the client), oldest first.",
+    )
 
     class Meta:
         model = Ticket
@@ -91,6 +107,12 @@ class TicketSerializer(serializers.ModelSerializer):
             "resolution_due",
             "first_responded_at",
             "resolved_at",
+            "sla_calendar",
+            "first_response_risk_at",
+            "resolution_risk_at",
+            "response_minutes",
+            "resolution_minutes",
+            "pauses",
             "resolution_note",
             "reopen_count",
             "last_reopened_at",
@@ -108,6 +130,11 @@ class TicketSerializer(serializers.ModelSerializer):
             "resolution_due",
             "first_responded_at",
             "resolved_at",
+            "sla_calendar",
+            "first_response_risk_at",
+            "resolution_risk_at",
+            "response_minutes",
+            "resolution_minutes",
             "reopen_count",
             "last_reopened_at",
             "classification",

@@ -18,7 +18,7 @@ from billing.services import time_entry_correct, time_entry_log, time_entry_remo
 from msops.tenancy.api.mixins import ReadOnlyTenantViewSet, TenantViewSetMixin
 from msops.tenancy.roles import MANAGERS
 
-from ..models import BillingMoment, Ticket, TimeEntry
+from ..models import BillingMoment, Ticket, TicketPause, TimeEntry
 from ..selectors import billing_moment_list, ticket_list, time_entry_list
 from ..services import (
     TICKET_WRITERS,
@@ -85,10 +85,17 @@ class TicketViewSet(TenantViewSetMixin, viewsets.ModelViewSet):
     action_roles = {"destroy": MANAGERS}
 
     def get_tenant_queryset(self, organization):
-        return ticket_list(organization=organization)
+        return ticket_list(organization=organization).prefetch_related(
+            Prefetch(
+                "pauses",
+                queryset=TicketPause.objects.filter(organization=organization).order_by(
+                    "started_at", "pk"
+                ),
+            )
+        )
 
     def _output(self, ticket: Ticket) -> dict:
-        fresh = ticket_list(organization=self.request.organization).get(pk=ticket.pk)
+        fresh = self.get_tenant_queryset(self.request.organization).get(pk=ticket.pk)
         return TicketSerializer(fresh, context=self.get_serializer_context()).data
 
     def create(self, request, *args, **kwargs):

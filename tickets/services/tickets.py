@@ -7,7 +7,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F, Max, ProtectedError
 from django.utils import timezone
 
-from clients.models import Client, Priority, RequestType, SLATarget
+from clients.models import Client, Priority, RequestType
 from clients.rules import contract_in_force
 from msops.errors import IN_USE
 from msops.limits import DESCRIPTION_MAX, RESOLUTION_NOTE_MAX, TITLE_MAX, check_length
@@ -16,6 +16,16 @@ from msops.tenancy.models import Membership, Organization
 from ..models import BillingMoment, Ticket, TimeEntry
 from ..selectors import ticket_rule
 from ._common import belongs, check_assignee, check_choice
+from .sla import (
+    REOPEN_PAUSE_REASON,
+    calendar_for_opening,
+    clock_minutes,
+    ticket_pause_end,
+    ticket_pause_record,
+    ticket_pause_start,
+    ticket_pauses,
+    ticket_sla_dues,
+)
 
 TICKET_UPDATABLE = frozenset(
     {
@@ -45,22 +55,6 @@ class TicketConflict(Exception):
     @property
     def ticket(self) -> Ticket:
         return self.current
-
-
-def _sla_dues(
-    *, ticket_contract, organization_id: int, priority: str, opened_at: datetime.datetime
-) -> tuple[datetime.datetime | None, datetime.datetime | None]:
-    if ticket_contract is None:
-        return None, None
-    target = SLATarget.objects.filter(
-        organization=organization_id, contract=ticket_contract, priority=priority
-    ).first()
-    if target is None:
-        return None, None
-    return (
-        opened_at + datetime.timedelta(minutes=target.first_response_minutes),
-        opened_at + datetime.timedelta(minutes=target.resolution_minutes),
-    )
 
 
 def _check_description(errors: dict, description) -> None:
@@ -150,8 +144,16 @@ def ticket_open(
 
     opened_on = timezone.localtime(opened_at, organization.tzinfo).date()
     contract = contract_in_force(client=client, on=opened_on)
-    first_response_due, resolution_due = _sla_dues(
-        ticket_contract=contract, organization_id=org_id, priority=priority, opened_at=opened_at
+    # The SLA clock: the contract's calendar version in force at opening.
+    sla_calendar = calendar_for_opening(
+        organization=organization, contract=contract, opened_at=opened_at
+    )
+    dues = ticket_sla_dues(
+        organization=organization,
+        contract=contract,
+        priority=priority,
+        opened_at=opened_at,
+        calendar=sla_calendar,
     )
     ticket = Ticket.objects.create(
         organization=organization,
@@ -166,8 +168,8 @@ def ticket_open(
         assignee=assignee,
         opened_by=opened_by,
         opened_at=opened_at,
-        first_response_due=first_response_due,
-        resolution_due=resolution_due,
+        sla_calendar=sla_calendar,
+        **dues.as_fields(),
     )
     rule = ticket_rule(ticket=ticket, on=opened_on)
     BillingMoment.objects.create(
@@ -223,7 +225,10 @@ def ticket_update(*, ticket: Ticket, actor: Membership | None, version: int, **c
     without a resolution note is allowed: the missing note is a signal of
     undocumented context, not a refusal. Leaving “new” for the first time
     records the first response. A priority change recomputes the SLA dues;
-    moving to implementation raises a billing moment."""
+    moving to implementation raises a billing moment. The SLA clock
+    (``tickets.services.sla``) stops while the ticket waits on the client: a
+    pause opens on “waiting” and ends when it leaves, pushing the dues; the
+    first response and a resolution record their clock minutes."""
     unknown = set(changes) - TICKET_UPDATABLE
     if unknown:
         raise TypeError(f"ticket_update cannot change {sorted(unknown)}")
@@ -285,9 +290,9 @@ def ticket_update(*, ticket: Ticket, actor: Membership | None, version: int, **c
     with transaction.atomic():
         # Optimistic lock: read without locking, write only if nobody wrote
         # in between (UPDATE … WHERE version = the version the caller saw).
-        current = Ticket.objects.select_related("contract", "request_type").get(
-            organization=org_id, pk=ticket.pk
-        )
+        current = Ticket.objects.select_related(
+            "organization", "contract", "request_type", "sla_calendar"
+        ).get(organization=org_id, pk=ticket.pk)
         if current.version != version:
             raise TicketConflict(_ticket_now(ticket))
         now = timezone.now()
@@ -314,18 +319,24 @@ def ticket_update(*, ticket: Ticket, actor: Membership | None, version: int, **c
             and current.first_responded_at is None
         ):
             fields["first_responded_at"] = now
-        if "priority" in changes and changes["priority"] != current.priority:
-            fields["first_response_due"], fields["resolution_due"] = _sla_dues(
-                ticket_contract=current.contract,
-                organization_id=org_id,
-                priority=changes["priority"],
-                opened_at=current.opened_at,
-            )
+        if "first_responded_at" in fields:
+            fields["response_minutes"] = clock_minutes(ticket=current, until=now)
+        if "resolved_at" in fields and fields["resolved_at"] is not None:
+            # The clock of this resolution (a waiting ticket's pause ends with it).
+            fields["resolution_minutes"] = clock_minutes(ticket=current, until=now)
         updated = Ticket.objects.filter(organization=org_id, pk=ticket.pk, version=version).update(
             **fields, version=F("version") + 1, updated_at=now
         )
         if not updated:
             raise TicketConflict(_ticket_now(ticket))
+        _sla_clock_follow(
+            current=current,
+            status=status,
+            actor=actor,
+            now=now,
+            priority=changes.get("priority"),
+            responded=current.first_responded_at is not None or "first_responded_at" in fields,
+        )
         if (
             changes.get("phase") == Ticket.Phase.IMPLEMENTATION
             and current.phase != Ticket.Phase.IMPLEMENTATION
@@ -348,6 +359,63 @@ def ticket_update(*, ticket: Ticket, actor: Membership | None, version: int, **c
                 raised_by=actor,
             )
     return _ticket_now(ticket)
+
+
+def _sla_clock_follow(
+    *,
+    current: Ticket,
+    status: str,
+    actor: Membership | None,
+    now,
+    priority: str | None,
+    responded: bool,
+) -> None:
+    """The SLA clock after a change (inside the update's transaction): moving
+    to “waiting” stops it (a pause opens), leaving “waiting” starts it again
+    (the pause ends) and moves the dues by the paused clock time; reopening
+    records the stretch the ticket sat resolved as an ended pause; a priority
+    change computes the dues again with the ticket's calendar and pauses.
+    Only targets still running move: a met first response keeps its due and
+    risk time, and a resolved ticket its resolution due."""
+    waiting = Ticket.Status.WAITING
+    recompute = priority is not None and priority != current.priority
+    if (
+        current.status in DONE_STATUSES
+        and status not in DONE_STATUSES
+        and current.resolved_at is not None
+    ):
+        ticket_pause_record(
+            ticket=current,
+            started_at=current.resolved_at,
+            ended_at=now,
+            reason=REOPEN_PAUSE_REASON,
+            actor=actor,
+        )
+        recompute = True
+    if status == waiting and current.status != waiting:
+        ticket_pause_start(ticket=current, actor=actor, at=now)
+    elif status != waiting and ticket_pause_end(ticket=current, actor=actor, at=now) is not None:
+        recompute = True
+    if not recompute:
+        return
+    dues = ticket_sla_dues(
+        organization=current.organization,
+        contract=current.contract_id,
+        priority=priority or current.priority,
+        opened_at=current.opened_at,
+        calendar=current.sla_calendar,
+        pauses=ticket_pauses(ticket=current),
+        now=now,
+    )
+    fields = {}
+    if not responded:
+        fields["first_response_due"] = dues.first_response_due
+        fields["first_response_risk_at"] = dues.first_response_risk_at
+    if status not in DONE_STATUSES:
+        fields["resolution_due"] = dues.resolution_due
+        fields["resolution_risk_at"] = dues.resolution_risk_at
+    if fields:
+        Ticket.objects.filter(organization=current.organization_id, pk=current.pk).update(**fields)
 
 
 def _ticket_now(ticket: Ticket) -> Ticket:
