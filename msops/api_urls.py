@@ -8,6 +8,7 @@ from clients.api import routes as clients_routes
 from msops.tenancy.api.team import InvitationViewSet
 from msops.tenancy.api.views import AuthEventViewSet, MembershipViewSet, OrganizationView
 from tickets.api import routes as tickets_routes
+from tickets.api.sla import SLAReportView
 from transitions.api import routes as transitions_routes
 
 router = DefaultRouter()
@@ -22,5 +23,6 @@ transitions_routes.register(router)
 
 urlpatterns = [
     path("organization/", OrganizationView.as_view(), name="organization-detail"),
+    path("sla-report/", SLAReportView.as_view(), name="sla-report"),
     path("", include(router.urls)),
 ]

@@ -60,3 +60,29 @@ def months_between(first: datetime.date, last: datetime.date) -> list[datetime.d
         months.append(lo)
         lo = add_months(lo, 1)
     return months
+
+
+_PERIOD = re.compile(r"^(\d{4})(?:-(?:[Qq]([1-4])|(\d{2})))?$")
+
+
+def parse_period(value) -> tuple[datetime.date, datetime.date] | None:
+    """A reporting period as people type it → its first day and the first day
+    after it: ``2026`` (the year), ``2026-Q3`` (the quarter), ``2026-11`` (the
+    month). None for anything else, or a year outside 1900–9998."""
+    match = _PERIOD.match(str(value or "").strip())
+    if not match:
+        return None
+    year, quarter, month = match.groups()
+    year = int(year)
+    if not FIRST_YEAR <= year <= LAST_YEAR:
+        return None
+    if quarter:
+        start = datetime.date(year, (int(quarter) - 1) * 3 + 1, 1)
+        return start, add_months(start, 3)
+    if month:
+        if not 1 <= int(month) <= 12:
+            return None
+        start = datetime.date(year, int(month), 1)
+        return start, add_months(start, 1)
+    start = datetime.date(year, 1, 1)
+    return start, add_months(start, 12)

@@ -1,6 +1,7 @@
 from django.urls import path
 
 from . import views
+from .views_sla import sla_report_csv, sla_report_page
 
 app_name = "tickets"
 
@@ -8,6 +9,8 @@ app_name = "tickets"
 urlpatterns = [
     path("", views.ticket_list, name="ticket_list"),
     path("new/", views.ticket_create, name="ticket_create"),
+    path("sla/", sla_report_page, name="sla_report"),
+    path("sla/csv/", sla_report_csv, name="sla_report_csv"),
     # A ticket's page is addressed by the number people say ("#66"); links
     # by database id (as earlier pages and emails made them) redirect there.
     path("<int:number>/", views.ticket_detail, name="ticket_detail"),

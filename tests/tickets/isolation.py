@@ -11,7 +11,7 @@ from tests.factories import (
     TimeEntryFactory,
 )
 from tests.isolation_types import Route, collection, obj
-from tickets.models import IdempotencyKey, Timer
+from tickets.models import IdempotencyKey, TicketPause, Timer
 
 ROUTES: dict[str, Route] = {
     "tickets:ticket_list": collection(),
@@ -27,6 +27,9 @@ ROUTES: dict[str, Route] = {
     "api:time-entry-detail": obj(pk="time_entry"),
     "api:billing-moment-list": collection(),
     "api:billing-moment-detail": obj(pk="billing_moment"),
+    "tickets:sla_report": collection(),
+    "tickets:sla_report_csv": collection(),
+    "api:sla-report": collection(),
 }
 
 
@@ -73,6 +76,14 @@ def build(organization, tag: str, world: dict) -> dict:
     billing_moment = BillingMomentFactory(ticket=ticket, detail=f"Opened {tag}")
     Timer.objects.create(
         organization=organization, person=membership, ticket=ticket, note=f"Timer {tag}"
+    )
+    TicketPause.objects.create(
+        organization=organization,
+        ticket=ticket,
+        started_at=datetime.datetime(2025, 3, 3, 10, tzinfo=datetime.UTC),
+        ended_at=datetime.datetime(2025, 3, 3, 12, tzinfo=datetime.UTC),
+        reason=f"Waiting on client {tag}",
+        business_minutes=120,
     )
     return {
         "ticket": ticket,
