@@ -12,10 +12,12 @@ from msops.calendar import parse_month
 
 from .views import (
     client_link,
+    client_view,
     decisions,
     finance,
     finance_actions,
     finance_explain,
+    insights,
     jobs,
     scope_checks,
     timers,
@@ -160,6 +162,16 @@ urlpatterns = [
     path("timesheet/cell/", timesheet.timesheet_cell, name="timesheet_cell"),
     # A contract's usage this month (loaded in place on the client and ticket pages).
     path("contracts/<int:pk>/usage/", finance_explain.contract_usage_view, name="contract_usage"),
+    # Insights: leakage, allowance use, billing questions, catch-all, late entries, context.
+    path("insights/", insights.insights_page, name="insights"),
+    path("insights/csv/", insights.insights_csv, name="insights_csv"),
+    # A client's view links (signed, expiring, revocable) and their views.
+    path("clients/<int:pk>/client-view/", client_view.client_view_links, name="client_view_links"),
+    path(
+        "client-view-links/<int:pk>/revoke/",
+        client_view.client_view_link_revoke_view,
+        name="client_view_link_revoke",
+    ),
 ]
 
 public_urlpatterns = [
@@ -168,4 +180,6 @@ public_urlpatterns = [
         client_link.client_scope_check,
         name="client_scope_check",
     ),
+    # The client view: a contact's read-only page (signed, expiring, revocable, logged).
+    path("view/<str:token>/", client_view.client_view, name="client_view"),
 ]

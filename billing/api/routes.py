@@ -1,6 +1,6 @@
 """Registers the billing API viewsets on the v1 router (msops/api_urls.py)."""
 
-from . import decisions, finance, finance_records, jobs, timers, usage
+from . import client_view, decisions, finance, finance_records, insights, jobs, timers, usage
 
 
 def register(router) -> None:
@@ -32,3 +32,9 @@ def register(router) -> None:
     # The member's own timer and a person's week of time.
     router.register("timers", timers.TimerViewSet, basename="timer")
     router.register("timesheet", timers.TimesheetViewSet, basename="timesheet")
+    # Insights: every series, or one (?series=).
+    router.register("insights", insights.InsightsViewSet, basename="insights")
+    # A client contact's signed, expiring, revocable view link and its log of views.
+    router.register(
+        "client-view-links", client_view.ClientViewLinkViewSet, basename="client-view-link"
+    )

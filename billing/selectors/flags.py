@@ -1,9 +1,11 @@
 """Reads of exception flags and the choices their page filters by."""
 
-from django.db.models import QuerySet
+from django.db.models import CharField, QuerySet, Value
+from django.db.models.functions import Cast, Concat
 
 from clients.models import Client
 from msops.tenancy.models import Membership, Organization
+from tickets.models import TimeEntry
 
 from ..models import ExceptionFlag
 
@@ -16,6 +18,7 @@ def flag_list(
     client: Client | int | None = None,
     owner: Membership | int | None = None,
     ticket: int | None = None,
+    person: Membership | int | None = None,
 ) -> QuerySet[ExceptionFlag]:
     """Flags, newest first, with what a row shows (ticket, client, contract,
     owner and resolver)."""
@@ -34,6 +37,10 @@ def flag_list(
         queryset = queryset.filter(owner=owner)
     if ticket:
         queryset = queryset.filter(ticket=ticket)
+    if person:  # flags about one person's time entries (late entries: ``entry:<id>``)
+        entries = TimeEntry.objects.filter(organization=organization, person=person)
+        keys = entries.annotate(key=Concat(Value("entry:"), Cast("pk", CharField())))
+        queryset = queryset.filter(subject_key__in=keys.values("key"))
     return queryset
 
 

@@ -71,12 +71,15 @@ def flag_list(request: HttpRequest, org: str) -> HttpResponse:
     owner = request.GET.get("owner", "")
     owner_id = membership.pk if owner == "me" else _int(owner)
     owner_id = owner_id if owner_id in {m.pk for m in owners} else None
+    person_id = _int(request.GET.get("person"))  # whose time entries (the insights link here)
+    person_id = person_id if person_id in {m.pk for m in owners} else None
     flags = flag_selectors.flag_list(
         organization=organization,
         kind=kind,
         status="" if status == "all" else status,
         client=client_id,
         owner=owner_id,
+        person=person_id,
     )
     page = Paginator(flags, PAGE_SIZE).get_page(request.GET.get("page"))
     context = {
@@ -87,6 +90,7 @@ def flag_list(request: HttpRequest, org: str) -> HttpResponse:
             "kind": kind,
             "client": client_id,
             "owner": "me" if owner == "me" and owner_id else owner_id,
+            "person": person_id,
         },
         "statuses": FLAG_STATUSES,
         "kinds": ExceptionFlag.Kind.choices,

@@ -4,6 +4,8 @@ import datetime
 
 from billing.models import (
     BillingDecision,
+    ClientViewEvent,
+    ClientViewLink,
     DecisionLogEntry,
     DigestSent,
     EntryPortion,
@@ -19,7 +21,7 @@ from tests.billing import (
     routes_jobs,
 )
 from tests.factories import TicketFactory
-from tests.isolation_types import Route, collection, obj
+from tests.isolation_types import Route, collection, exempt, obj
 
 ROUTES: dict[str, Route] = {
     **routes_decisions.ROUTES,
@@ -37,6 +39,22 @@ ROUTES: dict[str, Route] = {
     "api:timer-stop": collection(),
     "api:timer-discard": collection(),
     "api:timesheet-list": collection(),
+    # Insights: the page, one series' CSV, the API (all series, or one by name).
+    "billing:insights": collection(),
+    "billing:insights_csv": collection(),
+    "api:insights-list": collection(),
+    # A client's view links (tests/billing/test_client_view.py).
+    "billing:client_view_links": obj(pk="client"),
+    "billing:client_view_link_revoke": obj(pk="client_view_link"),
+    "api:client-view-link-list": collection(),
+    "api:client-view-link-detail": obj(pk="client_view_link"),
+    "api:client-view-link-revoke": obj(pk="client_view_link"),
+    "api:client-view-link-events": obj(pk="client_view_link"),
+    "public:client_view": exempt(
+        "no login, no organization URL: the signed token names the organization, the link "
+        "and its nonce (tests/billing/test_client_view.py covers foreign, tampered, other-nonce, "
+        "expired and revoked links)"
+    ),
 }
 
 
@@ -117,7 +135,21 @@ def build(organization, tag: str, world: dict) -> dict:
         if entry is not None
         else None
     )
+    view_link = ClientViewLink.objects.create(
+        organization=organization,
+        client=ticket.client,
+        contact_name=f"{tag} contact",
+        contact_email="contact@client.example",
+        nonce=f"{tag}-nonce"[:32],
+        expires_at=datetime.datetime(2099, 1, 1, tzinfo=datetime.UTC),
+        created_by=member,
+    )
+    view_event = ClientViewEvent.objects.create(
+        organization=organization, link=view_link, ip="192.0.2.1", user_agent=f"{tag} agent"
+    )
     return {
+        "client_view_link": view_link,
+        "client_view_event": view_event,
         "entry_portion": portion,
         "digest": digest,
         "decision": decision,
