@@ -17,6 +17,8 @@ from .models import (
     Adjustment,
     BillingDecision,
     BillingPeriod,
+    ClientViewEvent,
+    ClientViewLink,
     DecisionLogEntry,
     DigestSent,
     DraftRun,
@@ -262,3 +264,25 @@ class DraftRunAdmin(ReadOnlyTenantAdmin):
     list_display = ["month", "status", "done", "total", "started_by", "created_at", "finished_at"]
     list_filter = ["status"]
     list_select_related = ["started_by__user", "started_by__organization"]
+
+
+@admin.register(ClientViewLink)
+class ClientViewLinkAdmin(ReadOnlyTenantAdmin):
+    """Client view links are created and revoked on the client's page and
+    the API (the service checks who may); here they are read-only, and the
+    nonce that signs them is never shown."""
+
+    list_display = ["client", "contact_name", "contact_email", "expires_at", "revoked_at"]
+    list_filter = ["revoked_at"]
+    search_fields = ["client__name", "contact_name", "contact_email"]
+    list_select_related = ["client"]
+    exclude = ["nonce"]
+
+
+@admin.register(ClientViewEvent)
+class ClientViewEventAdmin(ReadOnlyTenantAdmin):
+    """Every view of a client view link (append-only)."""
+
+    list_display = ["link", "viewed_at", "ip", "user_agent"]
+    search_fields = ["link__contact_name", "ip"]
+    list_select_related = ["link"]

@@ -711,3 +711,65 @@ class DraftRun(TenantModel):
         if self.status == self.Status.DONE:
             return 100
         return 0 if not self.total else min(100, self.done * 100 // self.total)
+
+
+class ClientViewLink(TenantModel):
+    """A signed, expiring link for one client contact to read the client's
+    figures without an account: allowance, work covered, billable and
+    waiting, open scope checks, SLA results. Revoking it ends it for good
+    (the nonce in the token must match a link that is neither revoked nor
+    expired)."""
+
+    client = models.ForeignKey(Client, on_delete=models.PROTECT, related_name="+")
+    contact_name = models.CharField(max_length=200)
+    contact_email = models.EmailField()
+    nonce = models.CharField(max_length=32)
+    expires_at = models.DateTimeField()
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    revoked_by = models.ForeignKey(
+        Membership, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    created_by = models.ForeignKey(Membership, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+    last_viewed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        indexes = [
+            models.Index(
+                fields=["organization", "client", "-created_at"], name="client_view_org_client"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Client view for {self.contact_name} ({self.client_id})"
+
+    def is_active(self, now=None) -> bool:
+        now = now or timezone.now()
+        return self.revoked_at is None and self.expires_at > now
+
+
+class ClientViewEvent(TenantModel):
+    """One view of a client view link (append-only: the database refuses edits)."""
+
+    link = models.ForeignKey(ClientViewLink, on_delete=models.PROTECT, related_name="events")
+    viewed_at = models.DateTimeField(default=timezone.now)
+    ip = models.GenericIPAddressField(null=True, blank=True)
+    user_agent = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["-viewed_at", "-pk"]
+        indexes = [
+            models.Index(
+                fields=["organization", "link", "-viewed_at"], name="client_view_event_link"
+            )
+        ]
+        triggers = [
+            pgtrigger.Protect(
+                name="client_view_event_append_only",
+                operation=pgtrigger.Update | pgtrigger.Delete,
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"View of {self.link_id} at {self.viewed_at:%Y-%m-%d %H:%M}"
