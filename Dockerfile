@@ -19,6 +19,14 @@ WORKDIR /app
 RUN groupadd --system --gid 10001 msops \
     && useradd --system --uid 10001 --gid msops --home-dir /app --shell /usr/sbin/nologin msops
 
+# WeasyPrint's system libraries (Pango, HarfBuzz) and a font, for the review
+# pack's PDF (transitions/review_pack.py); without them the pack page says to
+# print to PDF from the browser instead.
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends libpango-1.0-0 libpangoft2-1.0-0 \
+        libharfbuzz-subset0 fonts-dejavu-core \
+    && rm -rf /var/lib/apt/lists/*
+
 # Explicit copies (no development leftovers such as .venv/ or var/ in the image).
 COPY pyproject.toml constraints.txt manage.py ./
 COPY msops ./msops

@@ -37,6 +37,12 @@ app.conf.update(
             "task": "transitions.tasks.recurring_tasks_open_due_all",
             "schedule": 60 * 60,
         },
+        # Daily: packs are prepared up to a week ahead of each review, so the hour
+        # does not matter; a run that finds a pack prepared leaves it alone.
+        "review-packs": {
+            "task": "transitions.tasks.review_packs_prepare_all",
+            "schedule": 24 * 60 * 60,
+        },
     },
 )
 app.autodiscover_tasks()

@@ -364,6 +364,12 @@ def test_image_runs_as_a_non_root_user():
     assert users[-1].split(":")[0] not in ("root", "0")
 
 
+def test_image_installs_the_pdf_libraries_weasyprint_loads():
+    runs = " ".join(instruction_args("RUN"))
+    for library in ("libpango-1.0-0", "libpangoft2-1.0-0", "libharfbuzz-subset0"):
+        assert library in runs, library
+
+
 def test_image_default_command_is_gunicorn():
     import json
 

@@ -18,6 +18,7 @@ from msops.tenancy.scoping import activate_organization
 
 from .briefs import client_brief_mark_reviewed
 from .models import ClientBrief, Handoff, HandoffItem, RecurringOccurrence, RecurringTask, Risk
+from .review_pack import ReviewPack, review_pack_build
 from .services import (
     RECURRING_TASK_FIELDS,
     RISK_FIELDS,
@@ -243,3 +244,43 @@ class HandoffAdmin(TenantAdmin):
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return False
+
+
+@admin.register(ReviewPack)
+class ReviewPackAdmin(TenantAdmin):
+    """Prepared by the daily job or on the review packs page: viewable here,
+    and prepared again (replacing its figures) with the action."""
+
+    list_display = ["client", "organization", "contract", "review_on", "generated_at"]
+    list_select_related = ["organization", "client", "contract"]
+    search_fields = ["client__name", "contract__name"]
+    exclude = ["pdf"]
+    readonly_fields = [
+        "organization", "client", "contract", "period_start", "period_end", "review_on",
+        "data", "generated_at", "generated_by",
+    ]  # fmt: skip
+    actions = ["prepare_again"]
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False  # the form stays read-only; the action has its own check
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_prepare_permission(self, request) -> bool:
+        """Preparing again rewrites the pack: the model's change permission
+        (``transitions.change_reviewpack``; superusers have every one)."""
+        return super().has_change_permission(request)
+
+    @admin.action(description="Prepare the selected review packs again", permissions=["prepare"])
+    def prepare_again(self, request, queryset):
+        for pack in queryset.select_related("contract__client", "organization"):
+            with activate_organization(pack.organization):
+                review_pack_build(
+                    contract=pack.contract,
+                    period_start=pack.period_start,
+                    period_end=pack.period_end,
+                )

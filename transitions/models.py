@@ -269,3 +269,64 @@ class HandoffItem(TenantModel):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()}: {self.label}"
+
+
+class ReviewPack(TenantModel):
+    """The figures of a client's contract for one review on the contract's
+    cadence (transitions/review_pack.py), frozen when the pack is prepared so
+    the page, the API and the PDF show the same numbers the meeting saw.
+    Preparing it again replaces it (one pack per contract and period).
+
+    The PDF is kept in the database, not in media storage: the app runs on
+    ephemeral containers with no shared disk (12-factor), a pack's PDF is
+    small (tens of kilobytes) and is read rarely, and the row and its PDF
+    are then written, backed up and isolated (row-level security) together."""
+
+    client = models.ForeignKey(Client, on_delete=models.PROTECT, related_name="review_packs")
+    contract = models.ForeignKey(
+        "clients.Contract", on_delete=models.PROTECT, related_name="review_packs"
+    )
+    period_start = models.DateField()
+    period_end = models.DateField(help_text="The day after the period.")
+    review_on = models.DateField(help_text="The review date the pack is for.")
+    data = models.JSONField(
+        default=dict, help_text="The frozen figures (dates as ISO strings, decimals as strings)."
+    )
+    pdf = models.BinaryField(null=True, blank=True, editable=False)
+    generated_at = models.DateTimeField()
+    generated_by = models.ForeignKey(
+        Membership,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="Who prepared it (empty: the daily job).",
+    )
+
+    class Meta:
+        ordering = ["-review_on", "client__name", "-pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "contract", "period_start", "period_end"],
+                name="review_pack_once_per_period",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(period_end__gt=models.F("period_start")),
+                name="review_pack_period_not_empty",
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["organization", "client", "review_on"], name="review_pack_org_client"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Review pack of {self.client} for {self.review_on:%Y-%m-%d}"
+
+    @property
+    def last_day(self):
+        """The period's last day."""
+        from datetime import timedelta
+
+        return self.period_end - timedelta(days=1)

@@ -3,6 +3,7 @@
 from django.urls import path
 
 from .views import briefs, handoffs, signals, work
+from .views import review_pack as review_pack_views
 
 app_name = "transitions"
 
@@ -54,4 +55,19 @@ urlpatterns = [
     # Signals (transitions/views/signals.py).
     path("context/", signals.undocumented_context_view, name="undocumented_context"),
     path("health/", signals.transition_health_view, name="transition_health"),
+    # Review packs (transitions/views/review_pack.py).
+    path("review-packs/", review_pack_views.review_packs_view, name="review_packs"),
+    path(
+        "review-packs/<int:pk>/",
+        review_pack_views.review_pack_detail_view,
+        name="review_pack_detail",
+    ),
+    path(
+        "review-packs/<int:pk>/pdf/", review_pack_views.review_pack_pdf_view, name="review_pack_pdf"
+    ),
+    path(
+        "clients/<int:pk>/review-packs/prepare/",
+        review_pack_views.review_pack_prepare_view,
+        name="review_pack_prepare",
+    ),
 ]

@@ -11,6 +11,7 @@ from transitions.models import (
     ItemKind,
     RecurringOccurrence,
     RecurringTask,
+    ReviewPack,
     Risk,
 )
 
@@ -61,7 +62,45 @@ ROUTES: dict[str, Route] = {
     "transitions:handoff_cancel": obj(pk="handoff"),
     "transitions:handoff_document": obj(pk="handoff"),
     "transitions:handoff_markdown": obj(pk="handoff"),
+    # Review packs (transitions/views/review_pack.py, transitions/api/review_pack.py).
+    "transitions:review_packs": collection(),
+    "transitions:review_pack_detail": obj(pk="review_pack"),
+    "transitions:review_pack_pdf": obj(pk="review_pack"),
+    "transitions:review_pack_prepare": obj(pk="client"),
+    "api:review-pack-list": collection(),
+    "api:review-pack-detail": obj(pk="review_pack"),
+    "api:review-pack-pdf": obj(pk="review_pack"),
+    "api:review-pack-prepare": collection(),
 }
+
+
+def review_pack_data(tag: str, world: dict) -> dict:
+    """The smallest figures the pack page renders, with ``tag`` in them."""
+    return {
+        "version": 1,
+        "client": {"id": world["client"].pk, "name": f"{world['client'].name}"},
+        "contract": {
+            "id": world["contract"].pk,
+            "name": f"Contract {tag}",
+            "kind": "retainer",
+            "currency": "EUR",
+        },
+        "period": {
+            "start": "2026-08-01",
+            "end": "2026-11-01",
+            "last_day": "2026-10-31",
+            "review_on": "2026-11-01",
+        },
+        "months": [],
+        "totals": {},
+        "block": None,
+        "scope_changes": {"approved": [], "declined": []},
+        "request_types": [{"name": f"Patching {tag}", "tickets": 3, "minutes": 90}],
+        "recurring_issues": [],
+        "recurring_min_tickets": 3,
+        "sla": {"breaches": []},
+        "terms": {"renewal_on": "2026-12-31", "notice_by": "2026-12-01", "notice_days": 30},
+    }
 
 
 def build(organization, tag: str, world: dict) -> dict:
@@ -120,7 +159,21 @@ def build(organization, tag: str, world: dict) -> dict:
         new_owner=world["membership"],
         status=HandoffItem.Status.TRANSFERRED,
     )
+    # A review pack with its figures and a (stand-in) PDF, so its PDF routes answer.
+    review_pack = ReviewPack.objects.create(
+        organization=organization,
+        client=world["client"],
+        contract=world["contract"],
+        period_start=datetime.date(2026, 8, 1),
+        period_end=datetime.date(2026, 11, 1),
+        review_on=datetime.date(2026, 11, 1),
+        data=review_pack_data(tag, world),
+        pdf=b"%PDF-1.4 stand-in " + tag.encode(),
+        generated_at=datetime.datetime(2026, 10, 25, tzinfo=datetime.UTC),
+        generated_by=world["membership"],
+    )
     return {
+        "review_pack": review_pack,
         "handoff": handoff,
         "handoff_item": handoff_item,
         "client_brief": client_brief,

@@ -1,6 +1,7 @@
 """Registers the transitions API viewsets on the v1 router (msops/api_urls.py)."""
 
 from . import handoffs, signals, views
+from . import review_pack as review_pack_api
 
 
 def register(router) -> None:
@@ -23,3 +24,5 @@ def register(router) -> None:
     router.register(
         "transition-health", signals.TransitionHealthViewSet, basename="transition-health"
     )
+    # Review packs (transitions/api/review_pack.py).
+    router.register("review-packs", review_pack_api.ReviewPackViewSet, basename="review-pack")
