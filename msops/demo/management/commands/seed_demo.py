@@ -63,6 +63,7 @@ from clients.services import (
     scope_rule_update,
     sla_target_create,
 )
+from clients.services.sla_calendar import sla_calendar_set
 from msops.celery import app as celery_app
 from msops.mail import absolute_url
 from msops.tenancy.models import Membership, Organization, Role
@@ -74,6 +75,7 @@ from tickets.services import ticket_open, ticket_update
 from transitions.briefs import client_brief_update
 from transitions.models import ClientBrief, RecurringTask, Risk
 from transitions.overdue import recurring_overdue_flags
+from transitions.review_pack import review_pack_prepare
 from transitions.services import recurring_task_create, risk_create
 
 DEMO_PASSWORD = "msops-demo"  # noqa: S105 - printed demo credential, not a secret
@@ -446,12 +448,19 @@ WORKDAY = 9 * 60  # working minutes in a day
 HOUR = 60
 DEMO_DAYS = 28  # tickets were opened over the last four weeks
 # First response and resolution targets per priority (minutes, wall clock).
+# Routine tickets answered 40 working minutes past their first-response
+# target, so the service-level report and the review pack show missed targets.
+LATE_ANSWERS = {"Slow file share in the afternoon", "Excel crashes opening the rota"}
 SLA_TARGETS = {
     Priority.URGENT: (30, 4 * 60),
     Priority.HIGH: (60, 8 * 60),
     Priority.NORMAL: (4 * 60, 3 * 24 * 60),
     Priority.LOW: (24 * 60, 10 * 24 * 60),
 }
+# The demo contracts' SLA business hours: Monday to Friday 09:00–17:30 with the
+# public holidays of the practice's country (by its timezone).
+DEMO_SLA_HOURS = [[["09:00", "17:30"]]] * 5 + [[], []]
+DEMO_HOLIDAY_COUNTRY = {"Europe/Amsterdam": "NL", "America/New_York": "US"}
 # Tickets still open at the end of the seed are at most this far into their
 # SLA windows (the flag sweep calls a target at risk from 75 %).
 CALM_SHARE = 0.6
@@ -816,6 +825,9 @@ class _Month:
         self.log(teams, back(3 * WORKDAY - 2 * HOUR), 60, "Checked the meeting-room AP and switch")
         self.log(teams, back(2 * WORKDAY - 2 * HOUR), 60, "Moved the AP to 5 GHz, tested calls")
         self.decide(teams, back(2 * WORKDAY - 2 * HOUR - 5), reason="Still the same fault.")
+        # Waited a day for the client to test calls: the SLA clock stood still.
+        self.update(teams, back(2 * WORKDAY - 2 * HOUR - 10), status=Ticket.Status.WAITING)
+        self.update(teams, back(WORKDAY - 2 * HOUR), status=Ticket.Status.IN_PROGRESS)
         self.log(teams, back(WORKDAY - 3 * HOUR), 80, "Set QoS for Teams on the switch")
         self.resolve(teams, back(WORKDAY - 3 * HOUR - 5))
 
@@ -1171,6 +1183,8 @@ class _Month:
         responded = after(plan.opened, wait)
         if (responded - plan.opened).total_seconds() / 60 > response / 2:
             responded = plan.opened + datetime.timedelta(minutes=wait)
+        if plan.title in LATE_ANSWERS:
+            responded = after(plan.opened, response + 40)  # a missed target, on the SLA clock
         self.update(story, responded, status=Ticket.Status.IN_PROGRESS)
         started = responded + datetime.timedelta(minutes=rng.randint(2, 10))
         if needs_approval:
@@ -1285,6 +1299,10 @@ class Command(BaseCommand):
             flags_sweep(organization=organization)
             recurring_overdue_flags(organization=organization)
             queue = review_queue_build(organization=organization).queue
+            # Each contract's next quarterly review pack, as the beat prepares
+            # them a week ahead (figures so far).
+            for contract in Contract.objects.filter(organization=organization).order_by("pk"):
+                review_pack_prepare(contract=contract)
             return _summary(organization, queue)
 
     @transaction.atomic
@@ -1425,6 +1443,15 @@ class Command(BaseCommand):
                 first_response_minutes=response,
                 resolution_minutes=resolution,
             )
+        # Business hours from the contract's start, before any ticket opens.
+        sla_calendar_set(
+            contract=contract,
+            data={
+                "hours": DEMO_SLA_HOURS,
+                "holiday_country": DEMO_HOLIDAY_COUNTRY.get(org.timezone, ""),
+            },
+            actor=members["am"],
+        )
         return client
 
     # --- the transition layer of the demo practice ---------------------------
