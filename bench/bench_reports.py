@@ -24,10 +24,19 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "msops.settings")
 os.environ.setdefault("DEBUG", "0")
 os.environ.setdefault("SECRET_KEY", "bench")
 os.environ.setdefault("SECURE_SSL_REDIRECT", "0")
+os.environ.setdefault("ALLOWED_HOSTS", "testserver")
 
 import django
 
 django.setup()
+
+from django.conf import settings  # noqa: E402
+
+# Plain static storage: the pages render without a collected manifest.
+settings.STORAGES = {
+    **settings.STORAGES,
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
 
 from django.db import connection  # noqa: E402
 from django.test import Client  # noqa: E402
