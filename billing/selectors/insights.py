@@ -278,6 +278,21 @@ def _person_name(first: str, last: str, username: str) -> str:
     return name or username
 
 
+def _client_names(organization: Organization, ids) -> dict[int, str]:
+    """Names of the few clients a series kept (grouping by id alone keeps
+    the name joins off the year's rows)."""
+    return dict(
+        Client.objects.filter(organization=organization, pk__in=set(ids)).values_list("pk", "name")
+    )
+
+
+def _person_names(organization: Organization, ids) -> dict[int, str]:
+    rows = Membership.objects.filter(organization=organization, pk__in=set(ids)).values_list(
+        "pk", "user__first_name", "user__last_name", "user__username"
+    )
+    return {pk: _person_name(first, last, username) for pk, first, last, username in rows}
+
+
 # --- series -----------------------------------------------------------------------
 def leakage_series(
     *, organization: Organization, start: datetime.date, end: datetime.date, reach: MoneyReach
@@ -512,7 +527,7 @@ def catch_all_series(
     allowed = _allowed(organization, reach)
     rows = (
         portions.order_by()
-        .values_list("ticket__client_id", "ticket__client__name")
+        .values_list("ticket__client_id")
         .annotate(
             m=Sum("minutes"),
             catch_all=Coalesce(
@@ -533,12 +548,17 @@ def catch_all_series(
         .values_list("client_id")
         .annotate(n=Count("pk"))
     )
+    kept = [
+        (pk, m, c)
+        for pk, m, c in rows
+        if (c or flags.get(pk)) and (allowed is None or pk in allowed)
+    ]
+    names = _client_names(organization, (pk for pk, _, _ in kept))
     out = [
         CatchAllRow(
-            client_id=pk, client=name, minutes=m, catch_all_minutes=c, flags=flags.get(pk, 0)
+            client_id=pk, client=names[pk], minutes=m, catch_all_minutes=c, flags=flags.get(pk, 0)
         )
-        for pk, name, m, c in rows
-        if (c or flags.get(pk)) and (allowed is None or pk in allowed)
+        for pk, m, c in kept
     ]
     return sorted(out, key=lambda r: (-(r.share or 0), -r.catch_all_minutes, r.client))[:TOP]
 
@@ -558,8 +578,7 @@ def late_entries_series(
         organization=organization, work_date__gte=start, work_date__lt=end
     )
     allowed = _allowed(organization, reach)
-    by = ["person_id", "person__user__first_name", "person__user__last_name",
-          "person__user__username"]  # fmt: skip
+    by = ["person_id"]
     if allowed is not None:  # per client too, to count the viewer's clients' work only
         entries = entries.filter(ticket__organization=organization)
         by.append("ticket__client_id")
@@ -569,16 +588,17 @@ def late_entries_series(
         .annotate(n=Count("pk"), late=Count("pk", filter=Q(pk__in=flagged)))
     )
     people: dict[int, list] = {}
-    for pk, first, last, username, *client, n, late in rows:
+    for pk, *client, n, late in rows:
         if allowed is not None and client[0] not in allowed:
             continue
-        person = people.setdefault(pk, [_person_name(first, last, username), 0, 0])
-        person[1] += n
-        person[2] += late
+        person = people.setdefault(pk, [0, 0])
+        person[0] += n
+        person[1] += late
+    people = {pk: counts for pk, counts in people.items() if counts[1]}
+    names = _person_names(organization, people)
     out = [
-        LateEntryRow(person_id=pk, person=name, entries=n, late=late)
-        for pk, (name, n, late) in people.items()
-        if late
+        LateEntryRow(person_id=pk, person=names[pk], entries=n, late=late)
+        for pk, (n, late) in people.items()
     ]
     return sorted(out, key=lambda r: (-r.late, r.person, r.person_id))[:TOP]
 
@@ -597,31 +617,30 @@ def concentration_series(
             ticket__organization=organization,
         )
         .order_by()
-        .values_list(
-            "ticket__client_id", "ticket__client__name", "person_id",
-            "person__user__first_name", "person__user__last_name", "person__user__username",
-        )
+        .values_list("ticket__client_id", "person_id")
         .annotate(m=Sum("minutes"))
-    )  # fmt: skip
+    )
     totals: dict[int, int] = defaultdict(int)
-    top: dict[int, tuple] = {}
-    for client_id, client, person_id, first, last, username, minutes in rows:
+    top: dict[int, tuple[int, int]] = {}
+    for client_id, person_id, minutes in rows:
         if allowed is not None and client_id not in allowed:
             continue
         totals[client_id] += minutes
         best = top.get(client_id)
-        if best is None or (minutes, -person_id) > (best[3], -best[1]):
-            top[client_id] = (client, person_id, _person_name(first, last, username), minutes)
+        if best is None or (minutes, -person_id) > (best[1], -best[0]):
+            top[client_id] = (person_id, minutes)
+    clients = _client_names(organization, top)
+    people = _person_names(organization, (person_id for person_id, _ in top.values()))
     out = [
         ConcentrationRow(
             client_id=client_id,
-            client=client,
+            client=clients[client_id],
             minutes=totals[client_id],
             person_id=person_id,
-            person=person,
+            person=people[person_id],
             person_minutes=minutes,
         )
-        for client_id, (client, person_id, person, minutes) in top.items()
+        for client_id, (person_id, minutes) in top.items()
     ]
     return sorted(out, key=lambda r: (-(r.share or 0), -r.minutes, r.client))[:TOP]
 
