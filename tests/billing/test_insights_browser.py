@@ -1,6 +1,7 @@
 """Browser journey in Chromium: an account manager opens Insights from the
 menu, sees the charts drawn by the vendored Chart.js (under the CSP, no
-violation) with their tables, and follows a number to the records behind it."""
+violation) with their tables, follows a number to the records behind it, and
+goes on to the client's quarterly review pack."""
 
 import re
 
@@ -67,7 +68,7 @@ def practice(transactional_db):
         decision_record(
             ticket=printer, actor=developer, classification="included", version=printer.version
         )
-    return {"organization": organization}
+    return {"organization": organization, "client": client}
 
 
 def log_in(page, username: str) -> None:
@@ -104,4 +105,16 @@ def test_an_account_manager_reads_a_chart_its_table_and_follows_a_number(
     row.get_by_role("link", name="1:00").click()
     page.wait_for_url(re.compile(r"/tickets/\?client="))
     expect(page.get_by_role("link", name=re.compile("Printer on floor 2 offline"))).to_be_visible()
+
+    # On to the client's quarterly review pack, prepared on demand.
+    page.goto(f"/o/fabrikam/clients/{practice['client'].pk}/")
+    page.get_by_test_id("review-packs-link").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Review packs: Acme Dental")
+    page.get_by_test_id("review-pack-prepare").click()
+    page.get_by_test_id("review-pack-prepared").get_by_role("link").click()
+    page.wait_for_url(re.compile(r"/transitions/review-packs/\d+/$"))
+    pack = page.get_by_test_id("review-pack")
+    expect(pack.get_by_role("heading", level=1)).to_contain_text("Acme Dental: review of")
+    expect(pack.get_by_role("heading", name="Service levels")).to_be_visible()
+    expect(pack).to_contain_text("1:00")  # the hour logged, against the allowance
     assert violations == []
