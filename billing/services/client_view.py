@@ -82,6 +82,10 @@ def client_view_link_create(
     """A new link for one client contact, expiring after ``days`` (default
     30, at most 90)."""
     _require_manager(actor, client)
+    if client.status == Client.Status.ENDED:
+        raise ValidationError(
+            {"client": "This client has ended: its contacts can no longer get a client view."}
+        )
     errors = {}
     contact_name = (contact_name or "").strip()
     if not contact_name:

@@ -743,6 +743,19 @@ def test_a_link_stops_working_once_the_client_has_ended(
     assert api(account_manager).get(f"{API}{link.pk}/").json()["is_active"] is False
 
 
+def test_an_ended_client_gets_no_new_link(api, admin_member, retainer):
+    from clients.models import Client
+
+    with scopes_disabled():
+        Client.objects.filter(pk=retainer["client"].pk).update(status=Client.Status.ENDED)
+    payload = {"client": retainer["client"].pk, "contact_name": "A", "contact_email": "a@b.example"}
+    response = api(admin_member).post(API, payload, format="json")
+    assert response.status_code == 400
+    assert "client" in response.json()["fields"]
+    with scopes_disabled():
+        assert not ClientViewLink.objects.exists()
+
+
 # The public page: one view prices the months of the contract period up to
 # today that have work (and this month), not every month of the period.
 PUBLIC_PAGE_BUDGET = 20

@@ -69,6 +69,7 @@ from msops.mail import absolute_url
 from msops.tenancy.models import Membership, Organization, Role
 from msops.tenancy.scoping import activate_organization
 from msops.tenancy.services import membership_create, organization_create, user_create
+from msops.timezones import organization_today
 from tickets.models import BillingMoment, Ticket, TimeEntry
 from tickets.selectors import ticket_rule
 from tickets.services import ticket_open, ticket_update
@@ -1299,10 +1300,11 @@ class Command(BaseCommand):
             flags_sweep(organization=organization)
             recurring_overdue_flags(organization=organization)
             queue = review_queue_build(organization=organization).queue
-            # Each contract's next quarterly review pack, as the beat prepares
-            # them a week ahead (figures so far).
+            # Each contract's review pack for the review period holding the
+            # demo month's middle, so the packs hold the month's work.
+            middle = organization_today(organization) - datetime.timedelta(days=14)
             for contract in Contract.objects.filter(organization=organization).order_by("pk"):
-                review_pack_prepare(contract=contract)
+                review_pack_prepare(contract=contract, on=max(middle, contract.starts_on))
             return _summary(organization, queue)
 
     @transaction.atomic
