@@ -109,6 +109,41 @@ class SLAReport:
     def breaches_truncated(self) -> bool:
         return self.breach_count > len(self.breaches)
 
+    def for_the_client(self, *, breaches: int = BREACHES_SHOWN) -> dict:
+        """The figures a client may read, as plain values (the client view and
+        the review pack): counts, shares, medians and percentiles, the
+        backlog, and the first ``breaches`` breaches by ticket number and title."""
+        return {
+            "opened": self.opened,
+            "closed": self.closed,
+            "response_total": self.response_total,
+            "response_met": self.response_met,
+            "response_pct": self.response_pct,
+            "response_median": self.response_median,
+            "response_p90": self.response_p90,
+            "resolution_total": self.resolution_total,
+            "resolution_met": self.resolution_met,
+            "resolution_pct": self.resolution_pct,
+            "resolution_median": self.resolution_median,
+            "resolution_p90": self.resolution_p90,
+            "reopened": self.reopened,
+            "reopen_rate": self.reopen_rate,
+            "backlog": self.backlog,
+            "backlog_oldest_days": self.backlog_oldest_days,
+            "breach_count": self.breach_count or len(self.breaches),
+            "breaches": [
+                {
+                    "number": b.number,
+                    "title": b.title,
+                    "kind": b.kind,
+                    "due": b.due,
+                    "done_at": b.done_at,
+                    "minutes_late": b.minutes_late,
+                }
+                for b in self.breaches[:breaches]
+            ],
+        }
+
 
 class PercentileCont(Aggregate):
     """PostgreSQL's ``percentile_cont(fraction) WITHIN GROUP (ORDER BY expr)``."""

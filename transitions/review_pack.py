@@ -290,36 +290,7 @@ def _request_types(*, contract: Contract, start: datetime.date, end: datetime.da
 
 def _sla(*, contract: Contract, start: datetime.date, end: datetime.date) -> dict:
     report = sla_report(organization=contract.organization, contract=contract, start=start, end=end)
-    return {
-        "opened": report.opened,
-        "closed": report.closed,
-        "response_total": report.response_total,
-        "response_met": report.response_met,
-        "response_pct": report.response_pct,
-        "resolution_total": report.resolution_total,
-        "resolution_met": report.resolution_met,
-        "resolution_pct": report.resolution_pct,
-        "response_median": report.response_median,
-        "response_p90": report.response_p90,
-        "resolution_median": report.resolution_median,
-        "resolution_p90": report.resolution_p90,
-        "reopened": report.reopened,
-        "reopen_rate": report.reopen_rate,
-        "backlog": report.backlog,
-        "backlog_oldest_days": report.backlog_oldest_days,
-        "breach_count": report.breach_count or len(report.breaches),
-        "breaches": [
-            {
-                "number": b.number,
-                "title": b.title,
-                "kind": b.kind,
-                "due": b.due,
-                "done_at": b.done_at,
-                "minutes_late": b.minutes_late,
-            }
-            for b in report.breaches[:BREACHES_SHOWN]
-        ],
-    }
+    return report.for_the_client(breaches=BREACHES_SHOWN)
 
 
 def _jsonable(value):

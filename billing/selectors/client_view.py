@@ -158,22 +158,7 @@ def _sla(
     *, organization: Organization, client: Client, start: datetime.date, end: datetime.date
 ) -> dict:
     report = sla_report(organization=organization, client=client, start=start, end=end)
-    return {
-        "opened": report.opened,
-        "closed": report.closed,
-        "response_total": report.response_total,
-        "response_met": report.response_met,
-        "response_pct": report.response_pct,
-        "response_median": report.response_median,
-        "resolution_total": report.resolution_total,
-        "resolution_met": report.resolution_met,
-        "resolution_pct": report.resolution_pct,
-        "resolution_median": report.resolution_median,
-        "breach_count": getattr(report, "breach_count", len(report.breaches)),
-        "breaches": [
-            {"number": b.number, "title": b.title, "kind": b.kind} for b in report.breaches
-        ],
-    }
+    return report.for_the_client()
 
 
 def client_view_page(*, link: ClientViewLink, today: datetime.date | None = None) -> dict:
