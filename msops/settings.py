@@ -119,6 +119,16 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
             "timeout": 20,
         }
     )
+elif env.bool("DATABASE_POOL", default=False):
+    # psycopg's pool (one per process): a request takes a connection and gives
+    # it back, with no health-check round trip. Row-level security is set per
+    # transaction (SET LOCAL), so nothing of a tenant stays on a connection.
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+        "min_size": env.int("DATABASE_POOL_MIN_SIZE", default=1),
+        "max_size": env.int("DATABASE_POOL_MAX_SIZE", default=4),
+        "timeout": env.float("DATABASE_POOL_TIMEOUT", default=10.0),
+    }
 else:
     DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=60))
     DATABASES["default"].setdefault("CONN_HEALTH_CHECKS", True)
@@ -277,6 +287,11 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "msops.tenancy.api.pagination.Pagination",
     # The API speaks JSON: one body format, documented as the only one.
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    # The same JSON as DRF's renderer, written by orjson (msops/tenancy/api/renderers.py).
+    "DEFAULT_RENDERER_CLASSES": [
+        "msops.tenancy.api.renderers.JSONRenderer",
+        "rest_framework.renderers.BrowsableAPIRenderer",
+    ],
     "PAGE_SIZE": 50,
     # msops.tenancy.api.filters.LIST_FILTER_BACKENDS; views with search_fields
     # add search (SEARCHABLE_FILTER_BACKENDS).

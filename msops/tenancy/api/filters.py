@@ -71,7 +71,38 @@ class TenantFilterBackend(DjangoFilterBackend):
     def filter_queryset(self, request, queryset, view):
         if getattr(view, "detail", False):
             return queryset
+        filterset_class = self.get_filterset_class(view, queryset)
+        if filterset_class is not None and not (
+            request.query_params.keys() & filter_parameters(filterset_class)
+        ):
+            # None of its parameters given: every filter would pass the rows
+            # through, so the filterset (a deep copy of its filters and a form
+            # per request) is not built.
+            return queryset
         return super().filter_queryset(request, queryset, view)
+
+
+_PARAMETERS: dict[type, frozenset[str]] = {}
+
+
+def filter_parameters(filterset_class) -> frozenset[str]:
+    """The query parameters a filterset reads (a range filter's two names)."""
+    names = _PARAMETERS.get(filterset_class)
+    if names is None:
+        found = set()
+        for name, declared in filterset_class.base_filters.items():
+            # Not ``declared.field``: that would build (and keep) the class's
+            # form field outside any request.
+            widget = declared.extra.get("widget") or declared.field_class.widget
+            if isinstance(widget, type):
+                widget = widget()
+            suffixes = getattr(widget, "suffixes", None)
+            if suffixes:
+                found.update(widget.suffixed(name, suffix) for suffix in suffixes)
+            else:
+                found.add(name)
+        names = _PARAMETERS[filterset_class] = frozenset(found)
+    return names
 
 
 class UtcIsoDateTimeField(IsoDateTimeField):
