@@ -106,6 +106,9 @@ TEMPLATES = [
     },
 ]
 
+# Widgets written in Python, as Django's widget templates write them.
+FORM_RENDERER = "msops.form_rendering.WidgetRenderer"
+
 # --- Database -------------------------------------------------------------
 DATABASES = {
     "default": env.db_url("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'msops.sqlite3'}"),
