@@ -20,6 +20,7 @@ from billing.ticket_page import (
     time_context,
 )
 from msops.forms import add_service_errors
+from msops.fragments import fragment_key
 from msops.htmx import htmx_template, render_local
 from msops.tenancy.models import Role
 from msops.tenancy.roles import MANAGERS, require_role
@@ -74,6 +75,30 @@ def _sort_columns(sort: str) -> list[dict]:
     return columns
 
 
+def _rows_key(request: HttpRequest, tickets) -> str:
+    """The rows' fragment key: every value a row of the list shows."""
+    return fragment_key(
+        request,
+        tuple(
+            (
+                ticket.pk,
+                ticket.number,
+                ticket.title,
+                ticket.waits_for_decision,
+                ticket.client.name,
+                ticket.status,
+                ticket.priority,
+                ticket.opened_at,
+                ticket.logged_minutes,
+                ticket.request_type.name,
+                ticket.assignee_id
+                and (ticket.assignee.user.get_full_name(), ticket.assignee.user.username),
+            )
+            for ticket in tickets
+        ),
+    )
+
+
 @require_GET
 def ticket_list(request: HttpRequest, org: str) -> HttpResponse:
     membership = require_role(request)
@@ -96,6 +121,7 @@ def ticket_list(request: HttpRequest, org: str) -> HttpResponse:
         "form": form,
         "page": page,
         "tickets": page.object_list,
+        "rows_key": _rows_key(request, page.object_list),
         "sort": sort,
         "columns": _sort_columns(sort),
         "can_write": _can_write(membership),
