@@ -219,7 +219,9 @@ def test_every_variable_set_on_an_application_service_is_read_by_settings(name):
 
 
 def test_web_worker_and_beat_get_the_same_production_environment():
-    web = service_env("web")
+    # The web alone pools its connections: the Celery worker forks.
+    web = dict(service_env("web"))
+    assert web.pop("DATABASE_POOL") == "1"
     for name in ("worker", "beat"):
         assert service_env(name) == web, name
     # Migrations alone run as the tables' owner.
