@@ -5,7 +5,7 @@ include of the attributes template, and one more include per option, each
 with its own context. On the ticket page (five selects, a dozen inputs) that
 was a third of the page's time. :class:`WidgetRenderer` writes the plain
 widgets (``<input>`` of every type, ``<select>`` with its options and
-groups, ``<textarea>``) with the same escaping and localization as the
+groups, ``<textarea>``) and the lists of a field's errors with the same escaping and localization as the
 templates, and hands everything else (and any option template it does not
 know) to the templates. ``tests/test_form_rendering.py`` renders every form
 of the project both ways and compares the bytes.
@@ -41,6 +41,11 @@ INPUTS = frozenset(
 SELECT = WIDGETS + "select.html"
 OPTION = WIDGETS + "select_option.html"
 TEXTAREA = WIDGETS + "textarea.html"
+# A field's errors: every bound field of a form on the page writes its list,
+# empty or not.
+ERROR_LISTS = frozenset(
+    {"django/forms/errors/list/default.html", "django/forms/errors/list/ul.html"}
+)
 
 
 def _text(value) -> str:
@@ -89,6 +94,17 @@ def _textarea(widget: dict) -> str:
     )
 
 
+def _error_list(context: dict) -> str:
+    """django/forms/errors/list/ul.html."""
+    errors = context["errors"]
+    if not errors:
+        return ""
+    field_id = getattr(errors, "field_id", None)
+    named = f' id="{_text(field_id)}_error"' if field_id else ""
+    items = "".join(f"<li>{_text(error)}</li>" for error in errors)
+    return f'<ul class="{_text(context["error_class"])}"{named}>{items}</ul>'
+
+
 class WidgetRenderer(DjangoTemplates):
     """Django's default form renderer, with the plain widgets in Python."""
 
@@ -99,6 +115,8 @@ class WidgetRenderer(DjangoTemplates):
             return self._select(context["widget"], request)
         if template_name == TEXTAREA:
             return _textarea(context["widget"])
+        if template_name in ERROR_LISTS:
+            return _error_list(context)
         return super().render(template_name, context, request)
 
     def _select(self, widget: dict, request) -> str:

@@ -128,3 +128,29 @@ def test_the_project_renders_forms_with_it(settings):
     from django.forms.renderers import get_default_renderer
 
     assert isinstance(get_default_renderer(), WidgetRenderer)
+
+
+@pytest.mark.parametrize(
+    "errors",
+    [
+        [],
+        ["Give a value."],
+        ['A & B <b>"quoted"</b>', mark_safe("<i>safe</i>")],
+    ],
+)
+@pytest.mark.parametrize("field_id", [None, "id_title"])
+@pytest.mark.parametrize("error_class", [None, "nonfield"])
+def test_a_list_of_errors_is_written_as_djangos_template_writes_it(errors, field_id, error_class):
+    from django.core.exceptions import ValidationError
+    from django.forms.utils import ErrorList
+
+    def written(renderer):
+        listed = ErrorList(
+            [ValidationError(message) for message in errors],
+            error_class=error_class,
+            renderer=renderer,
+            field_id=field_id,
+        )
+        return str(listed), listed.as_ul()
+
+    assert written(WidgetRenderer()) == written(DjangoTemplates())
