@@ -112,17 +112,18 @@ class WidgetRenderer(DjangoTemplates):
         if template_name in INPUTS:
             return _input(context["widget"])
         if template_name == SELECT:
-            return self._select(context["widget"], request)
+            return self._select(context, request)
         if template_name == TEXTAREA:
             return _textarea(context["widget"])
         if template_name in ERROR_LISTS:
             return _error_list(context)
         return super().render(template_name, context, request)
 
-    def _select(self, widget: dict, request) -> str:
+    def _select(self, context: dict, request) -> str:
+        widget = context["widget"]
         groups = widget["optgroups"]
         if any(o["template_name"] != OPTION for _, choices, _ in groups for o in choices):
-            return super().render(SELECT, {"widget": widget}, request)
+            return super().render(SELECT, context, request)
         out = [f'<select name="{_text(widget["name"])}"{_attrs(widget["attrs"])}>']
         for group_name, group_choices, _ in groups:
             if group_name:

@@ -343,7 +343,16 @@ SPECTACULAR_SETTINGS = {
 
 # --- Cache -------------------------------------------------------------------
 # Per-process memory: throttling must never make a page fail when Redis is down.
-CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+    # {% cache %} fragments keyed by their content (msops/fragments.py): per
+    # process, apart from the throttle counters in "default".
+    "template_fragments": {
+        "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+        "LOCATION": "template-fragments",
+        "OPTIONS": {"MAX_ENTRIES": 5000},
+    },
+}
 
 LOGGING = {
     "version": 1,

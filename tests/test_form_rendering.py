@@ -124,7 +124,7 @@ def test_every_form_of_the_project_is_written_as_djangos_templates_write_it(org)
     assert compared >= 20
 
 
-def test_the_project_renders_forms_with_it(settings):
+def test_the_project_renders_forms_with_it():
     from django.forms.renderers import get_default_renderer
 
     assert isinstance(get_default_renderer(), WidgetRenderer)

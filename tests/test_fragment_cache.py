@@ -3,13 +3,15 @@ or roles, never go stale, and never hold a person's CSRF token."""
 
 import re
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from django.conf import settings
-from django.core.cache import cache
+from django.core.cache import caches
 from django.templatetags import cache as cache_tags
 from django.urls import reverse
 
+from msops.fragments import fragment_key
 from msops.tenancy.models import Role
 from tests.factories import (
     ClientFactory,
@@ -24,9 +26,9 @@ CACHE_TAG = re.compile(r"{%\s*cache\s+(\S+)\s+(\S+)\s+(.*?)%}(.*?){%\s*endcache\
 
 @pytest.fixture(autouse=True)
 def _empty_cache():
-    cache.clear()
+    caches["template_fragments"].clear()
     yield
-    cache.clear()
+    caches["template_fragments"].clear()
 
 
 @pytest.fixture
@@ -80,6 +82,24 @@ def test_two_organizations_with_the_same_rows_never_share_a_fragment(
     assert ours_vary != theirs_vary
 
 
+def test_the_same_content_never_has_the_same_key_in_two_organizations_or_roles(org, other_org):
+    content = ((1, "Printer offline", "Acme Dental"),)
+
+    def key(organization, role):
+        request = SimpleNamespace(organization=organization, membership=SimpleNamespace(role=role))
+        return fragment_key(request, content)
+
+    keys = {
+        key(organization, role)
+        for organization in (org, other_org)
+        for role in (Role.ADMIN, Role.DEVELOPER)
+    }
+    assert len(keys) == 4
+    assert key(org, Role.ADMIN) == key(org, Role.ADMIN)
+    org.slug = "renamed"
+    assert key(org, Role.ADMIN) not in keys  # links carry the slug
+
+
 def test_two_roles_with_the_same_rows_never_share_a_fragment(client, org, recorded_keys):
     same_tickets(org)
     list_page(client, MembershipFactory(organization=org, role=Role.ADMIN))
@@ -87,6 +107,12 @@ def test_two_roles_with_the_same_rows_never_share_a_fragment(client, org, record
     (_, admin_vary), (_, developer_vary) = recorded_keys
     assert admin_vary != developer_vary
     assert Role.ADMIN in admin_vary[0] and Role.DEVELOPER in developer_vary[0]
+
+
+def test_the_rows_are_cached_in_their_own_cache(client, org):
+    same_tickets(org)
+    list_page(client, MembershipFactory(organization=org, role=Role.ADMIN))
+    assert len(caches["template_fragments"]._cache) == 1
 
 
 def test_a_changed_row_is_shown_changed_never_from_the_cache(client, org):

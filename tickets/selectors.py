@@ -160,6 +160,11 @@ def ticket_detail(
     )
 
 
+def ticket_pause_list(*, organization: Organization) -> QuerySet[TicketPause]:
+    """The organization's SLA pauses, oldest first (as a ticket lists them)."""
+    return TicketPause.objects.filter(organization=organization).order_by("started_at", "pk")
+
+
 def ticket_rule(*, ticket: Ticket, on: datetime.date | None = None) -> AppliedRule:
     """THE scope rule that applies to a ticket's work on ``on`` (default:
     today in the organization's timezone). Everyone starting from a ticket

@@ -3,8 +3,8 @@
 Every table with an ``organization_id`` column gets one policy, forced on
 the table's owner too::
 
-    organization_id = current_setting('msops.organization_id')  -- per transaction
-    OR current_user = 'msops_bypass'
+    organization_id = (SELECT current_setting('msops.organization_id'))  -- per transaction
+    OR (SELECT current_user = 'msops_bypass')
 
 The application connects as a role that owns no table (``DATABASE_APP_ROLE``,
 default ``msops_app``); migrations run as the owner, and after them

@@ -24,6 +24,7 @@ from billing.services import (
 )
 from msops.tenancy.models import Role
 from msops.tenancy.scoping import activate_organization
+from msops.timezones import organization_today
 from tests.factories import (
     ClientFactory,
     MembershipFactory,
@@ -296,7 +297,7 @@ def test_an_answer_gives_meaning_to_the_work_that_waited_for_it(
         scope_check=ScopeCheckRequest(estimate_minutes=60),
     )
     waited = time_entry_log(
-        ticket=ticket, person=developer, work_date=timezone.localdate(), minutes=25
+        ticket=ticket, person=developer, work_date=organization_today(org), minutes=25
     ).entry
     assert waited.billing_status == "pending_approval"
     check = ScopeCheck.objects.get(ticket=ticket)

@@ -19,8 +19,8 @@ from msops.tenancy.api.mixins import ReadOnlyTenantViewSet, TenantViewSetMixin
 from msops.tenancy.api.plain import PlainReader
 from msops.tenancy.roles import MANAGERS
 
-from ..models import BillingMoment, Ticket, TicketPause, TimeEntry
-from ..selectors import billing_moment_list, ticket_list, time_entry_list
+from ..models import BillingMoment, Ticket, TimeEntry
+from ..selectors import billing_moment_list, ticket_list, ticket_pause_list, time_entry_list
 from ..services import (
     TICKET_WRITERS,
     TicketConflict,
@@ -41,10 +41,6 @@ from .serializers import (
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 TICKET_READER = PlainReader(TicketSerializer, pauses="ticket")
-
-
-def _pauses(organization):
-    return TicketPause.objects.filter(organization=organization).order_by("started_at", "pk")
 
 
 class IdempotencyKeyReusedError(APIException):
@@ -92,17 +88,18 @@ class TicketViewSet(TenantViewSetMixin, viewsets.ModelViewSet):
 
     def get_tenant_queryset(self, organization):
         return ticket_list(organization=organization).prefetch_related(
-            Prefetch("pauses", queryset=_pauses(organization))
+            Prefetch("pauses", queryset=ticket_pause_list(organization=organization))
         )
 
     def list(self, request, *args, **kwargs):
         """The page read as plain rows (msops/tenancy/api/plain.py): the same
         output as TicketSerializer, in 3 queries (count, page, pauses)."""
-        queryset = self.filter_queryset(self.get_queryset())
-        page = self.paginate_queryset(TICKET_READER.values(queryset))
-        return self.get_paginated_response(
-            TICKET_READER.rows(page, pauses=_pauses(request.organization))
-        )
+        queryset = TICKET_READER.values(self.filter_queryset(self.get_queryset()))
+        pauses = ticket_pause_list(organization=request.organization)
+        page = self.paginate_queryset(queryset)
+        if page is None:
+            return Response(TICKET_READER.rows(queryset, pauses=pauses))
+        return self.get_paginated_response(TICKET_READER.rows(page, pauses=pauses))
 
     def _output(self, ticket: Ticket) -> dict:
         fresh = self.get_tenant_queryset(self.request.organization).get(pk=ticket.pk)

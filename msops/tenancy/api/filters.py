@@ -71,13 +71,12 @@ class TenantFilterBackend(DjangoFilterBackend):
     def filter_queryset(self, request, queryset, view):
         if getattr(view, "detail", False):
             return queryset
-        filterset_class = self.get_filterset_class(view, queryset)
-        if filterset_class is not None and not (
-            request.query_params.keys() & filter_parameters(filterset_class)
-        ):
-            # None of its parameters given: every filter would pass the rows
-            # through, so the filterset (a deep copy of its filters and a form
-            # per request) is not built.
+        # A declared filterset (not one django-filter makes per request from
+        # ``filterset_fields``) given none of its parameters: every filter would
+        # pass the rows through, so it is not built (a deep copy of its filters
+        # and a form per request).
+        declared = getattr(view, "filterset_class", None)
+        if declared is not None and not (request.query_params.keys() & filter_parameters(declared)):
             return queryset
         return super().filter_queryset(request, queryset, view)
 
@@ -86,7 +85,8 @@ _PARAMETERS: dict[type, frozenset[str]] = {}
 
 
 def filter_parameters(filterset_class) -> frozenset[str]:
-    """The query parameters a filterset reads (a range filter's two names)."""
+    """The query parameters a declared filterset reads (a range filter's two
+    names), worked out once per class."""
     names = _PARAMETERS.get(filterset_class)
     if names is None:
         found = set()

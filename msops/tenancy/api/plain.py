@@ -6,7 +6,7 @@ Django building the instances and in DRF walking every field of every row
 page of 50 tickets about ten times the SQL. :class:`PlainReader` reads the
 same columns with ``values()`` and formats each one the way the
 serializer's field would, so the list answers exactly what the serializer
-answers (``tests/api/test_plain_readers.py`` compares the two, row by row),
+answers (``tests/tickets/test_plain_reader.py`` compares the two, row by row),
 and the serializer stays the one description of the output, the input rules
 and the OpenAPI schema.
 
@@ -14,8 +14,8 @@ It handles what list serializers here are made of: model fields, related
 ids, values through a relation (``source="client.name"``) and a nested
 ``many=True`` serializer of a reverse foreign key (read with one more
 query for the whole page). Any other field is refused when the reader is
-built, so a serializer change that the reader cannot follow fails at import,
-not in a client.
+first used, so a serializer change that the reader cannot follow fails its
+comparison test (and the endpoint with a 500), never with different output.
 """
 
 from __future__ import annotations
@@ -85,10 +85,11 @@ def _formatter(field: drf_fields.Field) -> Format:
         if not settings.USE_TZ or output is None or output.lower() != drf_fields.ISO_8601:
             return field.to_representation
         return _DateTime(field)
-    if isinstance(field, drf_fields.DateField) and (
-        getattr(field, "format", api_settings.DATE_FORMAT).lower() == drf_fields.ISO_8601
-    ):
-        return _date
+    if isinstance(field, drf_fields.DateField):
+        output = getattr(field, "format", api_settings.DATE_FORMAT)
+        if output is not None and output.lower() == drf_fields.ISO_8601:
+            return _date
+        return field.to_representation
     if isinstance(field, drf_fields.ChoiceField):
         if kind.to_representation is drf_fields.ChoiceField.to_representation:
             return _choice(field)

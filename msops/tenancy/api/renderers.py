@@ -6,7 +6,11 @@ What orjson does not write itself goes through DRF's own encoder (lazy
 strings, decimals as the API's strings, datetimes left unformatted, bytes,
 querysets), and the two characters JavaScript cannot take raw are escaped as
 DRF escapes them. An indented answer (``Accept: application/json;
-indent=4``) is left to DRF."""
+indent=4``) and what orjson refuses (integers past 64 bits) are left to DRF.
+Two differences remain, neither reachable through the API's fields (no
+float is served; decimals go out as strings): a float below 1e-4 is written
+in positional notation (``0.00001``, DRF ``1e-05``), and NaN or infinity as
+``null`` where DRF's strict JSON fails."""
 
 import orjson
 from rest_framework import renderers
@@ -27,7 +31,10 @@ class JSONRenderer(renderers.JSONRenderer):
             or not self.compact
         ):
             return super().render(data, accepted_media_type, renderer_context)
-        out = orjson.dumps(data, default=JSONEncoder().default, option=OPTIONS)
+        try:
+            out = orjson.dumps(data, default=JSONEncoder().default, option=OPTIONS)
+        except orjson.JSONEncodeError:  # e.g. an integer past 64 bits: DRF writes it
+            return super().render(data, accepted_media_type, renderer_context)
         if LINE_SEPARATOR in out:
             out = out.replace(LINE_SEPARATOR, b"\\u2028")
         if PARAGRAPH_SEPARATOR in out:
