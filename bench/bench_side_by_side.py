@@ -10,8 +10,11 @@ one after the other on the same machine, and prints the two requests both
 have — the ticket list API at 50 per page and a ticket page — side by side
 with the ratio. msops's figures are the small database's (10k tickets and
 10k entries; the peer holds 10k tickets and 10k follow-ups). Writes
-``var/bench-pages.json`` and ``var/peer-helpdesk.json``; exits with the page
-benchmark's status (1 when one of its targets is missed).
+``var/bench-pages.json`` and ``var/peer-helpdesk.json``, and the whole report
+(the command, msops's tables, the ratios, the side-by-side table and the
+profiles' top frames) to ``bench/pages-latest.md``, which is kept in the
+repository; exits with the page benchmark's status (1 when one of its
+targets is missed).
 """
 
 import argparse
@@ -23,6 +26,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 PAGES_OUT = ROOT / "var" / "bench-pages.json"
 PEER_OUT = ROOT / "var" / "peer-helpdesk.json"
+REPORT = ROOT / "bench" / "pages-latest.md"
 PAIRS = [("api_tickets_50", "ticket list API"), ("ticket_page", "ticket page")]
 FIGURES = [
     ("single request ms", "single_ms", "single_ms"),
@@ -81,15 +85,30 @@ def main() -> int:
         str(PAGES_OUT),
         "--keep-going",
     ] + (["--profile"] if args.profile else [])
-    status = subprocess.run(command, cwd=ROOT).returncode
-    subprocess.run(
+    pages = subprocess.run(command, cwd=ROOT, stdout=subprocess.PIPE, text=True)
+    print(pages.stdout)
+    peer = subprocess.run(
         [sys.executable, "bench/peer/bench_helpdesk.py", "--out", str(PEER_OUT)],
         cwd=ROOT,
         check=True,
+        stdout=subprocess.PIPE,
+        text=True,
     )
-    print("\n## msops and django-helpdesk 2.6.1, same machine, same run\n")
-    print(table(json.loads(PAGES_OUT.read_text()), json.loads(PEER_OUT.read_text())))
-    return status
+    print(peer.stdout)
+    both = table(json.loads(PAGES_OUT.read_text()), json.loads(PEER_OUT.read_text()))
+    print("\n## msops and django-helpdesk 2.6.1, same machine, same run\n\n" + both)
+    invoked = " ".join(
+        "--small <url>" if word == args.small else "--large <url>" if word == args.large else word
+        for word in ["bench/bench_side_by_side.py", *sys.argv[1:]]
+    )
+    REPORT.write_text(
+        f"# Page benchmark: the latest run\n\nWritten by `.venv/bin/python {invoked}`"
+        " (see bench/README.md for the data and the method).\n\n"
+        f"## msops and django-helpdesk 2.6.1, same machine, same run\n\n{both}\n\n"
+        f"## django-helpdesk 2.6.1\n\n{peer.stdout.strip()}\n\n"
+        f"## msops\n\n{pages.stdout.strip()}\n"
+    )
+    return pages.returncode
 
 
 if __name__ == "__main__":
