@@ -190,7 +190,7 @@ def test_reopening_twice_on_the_page_shows_the_count_and_the_last_date(
     stored = fresh(ticket)
     assert stored.reopen_count == 2
     body = browser.get(page_url("ticket_detail", org, ticket)).content.decode()
-    reopened_on = timezone.localtime(stored.last_reopened_at).date()
+    reopened_on = timezone.localtime(stored.last_reopened_at, org.tzinfo).date()
     assert f"Reopened 2 times, last on {reopened_on:%Y-%m-%d}" in body
 
 

@@ -587,7 +587,7 @@ def test_the_page_lists_reopened_tickets_with_a_link_and_says_when_there_are_non
     ticket_url = reverse("tickets:ticket_detail", kwargs={"org": org.slug, "number": ticket.number})
     assert f'href="{ticket_url}"' in line
     assert "VPN drops every hour" in line
-    reopened_on = timezone.localtime(ticket.last_reopened_at).date()
+    reopened_on = timezone.localtime(ticket.last_reopened_at, org.tzinfo).date()
     assert f"reopened 2 times, last on {reopened_on:%Y-%m-%d}" in line
 
 
