@@ -112,7 +112,9 @@ def test_the_sla_report_of_the_demo_quarter_matches_a_count_by_hand(demo):
             if pending and (paused is None or paused >= due):
                 late.add((t.pk, kind))
     assert {(b.ticket_id, b.kind) for b in report.breaches} == late
-    assert len(late) >= 2  # the demo's two missed first responses
+    # The demo misses two first responses; before the second one is due in the
+    # night (UTC), only the first has been missed.
+    assert late
 
     backlog = [
         t for t in tickets if t.opened_at < hi and (t.resolved_at is None or t.resolved_at >= hi)
