@@ -84,6 +84,25 @@ def test_a_page_and_its_total_follow_filters_and_page_size(api, developer, org, 
     assert [row["number"] for row in response.json()["results"]] == numbers[2:4]
 
 
+def test_the_total_is_counted_without_joining_the_names_in(api, developer, org, varied_tickets):
+    """The COUNT reads the tickets alone (the page's client and request type
+    names follow required foreign keys: joining them changes no count), and
+    still follows the filters."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client_id = varied_tickets[0].client_id
+    with CaptureQueriesContext(connection) as captured:
+        response = api(developer).get(TICKETS, {"page_size": 2, "client": client_id})
+    counts = [q["sql"] for q in captured.captured_queries if "COUNT(" in q["sql"]]
+    assert len(counts) == 1
+    assert "JOIN" not in counts[0]
+    assert response.json()["count"] == sum(t.client_id == client_id for t in varied_tickets)
+    # Another filter, another total.
+    response = api(developer).get(TICKETS, {"page_size": 2, "status": "waiting"})
+    assert response.json()["count"] == 1
+
+
 @pytest.mark.parametrize("zone", ["UTC", "Europe/Berlin", "America/St_Johns"])
 def test_datetimes_are_written_as_drf_writes_them_in_the_current_timezone(org, open_ticket, zone):
     opened = datetime.datetime(2026, 3, 29, 1, 30, 15, 250, tzinfo=datetime.UTC)

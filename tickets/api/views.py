@@ -94,9 +94,13 @@ class TicketViewSet(TenantViewSetMixin, viewsets.ModelViewSet):
     def list(self, request, *args, **kwargs):
         """The page read as plain rows (msops/tenancy/api/plain.py): the same
         output as TicketSerializer, in 3 queries (count, page, pauses)."""
-        queryset = TICKET_READER.values(self.filter_queryset(self.get_queryset()))
+        filtered = self.filter_queryset(self.get_queryset())
+        queryset = TICKET_READER.values(filtered)
         pauses = ticket_pause_list(organization=request.organization)
-        page = self.paginate_queryset(queryset)
+        # Counted before the client's and request type's names are joined in.
+        page = self.paginator and self.paginator.paginate_queryset(
+            queryset, request, view=self, count_queryset=filtered
+        )
         if page is None:
             return Response(TICKET_READER.rows(queryset, pauses=pauses))
         return self.get_paginated_response(TICKET_READER.rows(page, pauses=pauses))
