@@ -37,6 +37,8 @@ def main() -> int:
     args = parser.parse_args()
     plan = json.loads(Path(args.plan).read_text())
     base = dict(connection.settings_dict["OPTIONS"])
+    if "pool" in base:  # a pool is built once per process: both sides would share it
+        sys.exit("run without DATABASE_POOL: each side needs connections of its own")
 
     def use(prepared: bool) -> None:
         connection.close()
@@ -44,7 +46,9 @@ def main() -> int:
         if prepared:
             options.update(server_side_binding=True, prepare_threshold=2)
             if args.custom_plans:
-                options["options"] = "-c plan_cache_mode=force_custom_plan"
+                options["options"] = " ".join(
+                    filter(None, [base.get("options"), "-c plan_cache_mode=force_custom_plan"])
+                )
         connection.settings_dict["OPTIONS"] = options
 
     for request in plan["requests"]:

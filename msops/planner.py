@@ -12,30 +12,31 @@ STATISTICS … (dependencies)``) correct the estimate; ``ANALYZE`` fills them
 statistics: the operation does nothing there.
 """
 
-from django.db import migrations
+from django.db import router
+from django.db.migrations.operations.base import Operation
 
 
-class DependencyStatistics(migrations.operations.base.Operation):
+class DependencyStatistics(Operation):
     """``CREATE STATISTICS name (dependencies) ON columns FROM table``, then
     ``ANALYZE table``; reversed by ``DROP STATISTICS``. Constants only: the
     names come from the migration, never from input."""
 
-    reduces_to_sql = False
     reversible = True
 
     def __init__(self, name: str, table: str, columns: list[str]):
         self.name, self.table, self.columns = name, table, list(columns)
 
-    def deconstruct(self):
-        return self.__class__.__qualname__, [], {
-            "name": self.name, "table": self.table, "columns": self.columns,
-        }  # fmt: skip
-
     def state_forwards(self, app_label, state):
         pass  # no model state: the planner's statistics only
 
+    def _applies(self, app_label, schema_editor) -> bool:
+        connection = schema_editor.connection
+        return connection.vendor == "postgresql" and router.allow_migrate(
+            connection.alias, app_label
+        )
+
     def database_forwards(self, app_label, schema_editor, from_state, to_state):
-        if schema_editor.connection.vendor != "postgresql":
+        if not self._applies(app_label, schema_editor):
             return
         columns = ", ".join(schema_editor.quote_name(c) for c in self.columns)
         table = schema_editor.quote_name(self.table)
@@ -47,7 +48,7 @@ class DependencyStatistics(migrations.operations.base.Operation):
         schema_editor.execute(f"ANALYZE {table}", params=None)
 
     def database_backwards(self, app_label, schema_editor, from_state, to_state):
-        if schema_editor.connection.vendor != "postgresql":
+        if not self._applies(app_label, schema_editor):
             return
         schema_editor.execute(
             f"DROP STATISTICS IF EXISTS {schema_editor.quote_name(self.name)}", params=None

@@ -33,9 +33,10 @@ class TicketFilter(TenantFilterSet):
     assignee = TenantIdFilter(Membership)
     unassigned = django_filters.BooleanFilter(field_name="assignee", lookup_expr="isnull")
     contract = TenantIdFilter(Contract)
-    status = django_filters.MultipleChoiceFilter(choices=Ticket.Status.choices)
+    # Columns of the ticket itself: no join can repeat a row, so no DISTINCT.
+    status = django_filters.MultipleChoiceFilter(choices=Ticket.Status.choices, distinct=False)
     open = django_filters.BooleanFilter(method="filter_open", label="Only open (or only not open)")
-    priority = django_filters.MultipleChoiceFilter(choices=Priority.choices)
+    priority = django_filters.MultipleChoiceFilter(choices=Priority.choices, distinct=False)
     phase = django_filters.ChoiceFilter(choices=Ticket.Phase.choices)
     source = django_filters.ChoiceFilter(choices=Ticket.Source.choices)
     classification = django_filters.ChoiceFilter(

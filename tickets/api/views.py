@@ -16,6 +16,7 @@ from rest_framework.response import Response
 from billing.selectors.time_entries import portion_list
 from billing.services import time_entry_correct, time_entry_log, time_entry_remove
 from msops.tenancy.api.mixins import ReadOnlyTenantViewSet, TenantViewSetMixin
+from msops.tenancy.api.pagination import Pagination
 from msops.tenancy.api.plain import PlainReader
 from msops.tenancy.roles import MANAGERS
 
@@ -85,6 +86,7 @@ class TicketViewSet(TenantViewSetMixin, viewsets.ModelViewSet):
     ]
     write_roles = TICKET_WRITERS
     action_roles = {"destroy": MANAGERS}
+    pagination_class = Pagination  # list() gives it the queryset to count
 
     def get_tenant_queryset(self, organization):
         return ticket_list(organization=organization).prefetch_related(
@@ -97,9 +99,12 @@ class TicketViewSet(TenantViewSetMixin, viewsets.ModelViewSet):
         filtered = self.filter_queryset(self.get_queryset())
         queryset = TICKET_READER.values(filtered)
         pauses = ticket_pause_list(organization=request.organization)
-        # Counted before the client's and request type's names are joined in.
-        page = self.paginator and self.paginator.paginate_queryset(
-            queryset, request, view=self, count_queryset=filtered
+        if self.paginator is None:
+            return Response(TICKET_READER.rows(queryset, pauses=pauses))
+        # Counted before the client's and request type's names are joined in,
+        # and without the list's annotations.
+        page = self.paginator.paginate_queryset(
+            queryset, request, view=self, count_queryset=filtered.values("pk")
         )
         if page is None:
             return Response(TICKET_READER.rows(queryset, pauses=pauses))

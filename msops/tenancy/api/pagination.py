@@ -7,8 +7,8 @@ from rest_framework.pagination import PageNumberPagination
 class CountingPaginator(DjangoPaginator):
     """Django's paginator, counting ``count_queryset`` when one is given: the
     rows before the page's columns joined their related names in (the same
-    rows: the joins follow required foreign keys), so the COUNT reads one
-    index and joins nothing."""
+    rows: the joins follow required foreign keys), so the COUNT joins nothing
+    the filters do not."""
 
     def __init__(self, object_list, per_page, *, count_queryset=None, **kwargs):
         super().__init__(object_list, per_page, **kwargs)
